@@ -1,0 +1,84 @@
+"""Shared fixtures: one real Kafka broker per test session, unique topics per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.broker import EmbeddedBroker, free_port
+from streams.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a real broker: KAFKA_BOOTSTRAP_SERVERS, else an embedded one for this session.
+
+    The embedded broker gets its own state directory (nothing of a developer's
+    `newsmon broker` is touched) and is stopped at the end of the session.
+    """
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if external:
+        yield external
+        return
+    state = tmp_path_factory.mktemp("kafka-state")
+    settings = Settings(state_dir=state, broker_port=free_port(), kafka_bootstrap_servers=None)
+    broker = EmbeddedBroker(settings, say=print)
+    address = broker.start()
+    try:
+        yield address
+    finally:
+        broker.stop(timeout=30, kill=True)
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """Names no other test (or earlier run against the same cluster) uses."""
+    test = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")[:60]
+
+    def make(kind: str) -> str:
+        return f"test.{kind}.{test}.{uuid.uuid4().hex[:8]}"
+
+    return make
+
+
+@pytest.fixture
+def topic_factory(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> Iterator[Callable[..., str]]:
+    """Create unique topics for one test; they are deleted when it ends."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    created: list[str] = []
+
+    async def _create(name: str, partitions: int, config: dict[str, str]) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config)])
+        finally:
+            await admin.close()
+
+    def make(kind: str = "topic", partitions: int = 1, config: dict[str, str] | None = None) -> str:
+        name = unique_name(kind)
+        asyncio.run(_create(name, partitions, config or {}))
+        created.append(name)
+        return name
+
+    yield make
+
+    async def _delete() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics(created)
+        finally:
+            await admin.close()
+
+    if created:
+        asyncio.run(_delete())
