@@ -1,0 +1,1 @@
+"""``newsmon bench``: performance measured against baselines from the same run."""

@@ -1,0 +1,43 @@
+"""Topic names, partition counts and configs: the contract documented in docs/topics.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streams.broker import MAX_MESSAGE_BYTES
+from streams.settings import Settings
+
+RAW = "news.articles.raw"
+TAGGED = "news.articles.tagged"
+ALERTS = "news.alerts"
+DLQ = "news.dlq"
+THEMES = "news.themes"
+
+# Raw values may be large (the decoder enforces its own limits and dead-letters the rest).
+_LARGE = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+SPECS: tuple[TopicSpec, ...] = (
+    TopicSpec(RAW, 6, {**_LARGE, "retention.ms": str(7 * 24 * 3600 * 1000)}, "raw articles, key: article id"),
+    TopicSpec(TAGGED, 6, {"retention.ms": str(7 * 24 * 3600 * 1000)}, "articles with language and themes"),
+    TopicSpec(ALERTS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}, "CloudEvents alerts, key: theme id"),
+    TopicSpec(DLQ, 1, {**_LARGE, "retention.ms": str(30 * 24 * 3600 * 1000)}, "rejected messages with reasons"),
+    TopicSpec(THEMES, 1, {"cleanup.policy": "compact"}, "theme definitions, key: theme id (compacted)"),
+)
+
+
+def topic_name(settings: Settings, base: str) -> str:
+    """The topic's name on the cluster: NEWSMON_TOPIC_PREFIX + base."""
+    return f"{settings.topic_prefix}{base}"
+
+
+def specs(settings: Settings) -> list[TopicSpec]:
+    return [TopicSpec(topic_name(settings, s.name), s.partitions, dict(s.config), s.description) for s in SPECS]
