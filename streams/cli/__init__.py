@@ -47,9 +47,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from streams.cli import broker
+    from streams.cli import alerts, broker, demo, worker
 
     main.add_command(broker.broker)
+    main.add_command(worker.worker)
+    main.add_command(alerts.alerts)
+    main.add_command(demo.demo)
 
 
 _register()

@@ -1,0 +1,63 @@
+"""Untrusted text: markup removal before tagging, and escaping before display."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+_TAG_HINT = re.compile(r"<\s*/?\s*[a-zA-Z][^>]{0,200}>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]{2,8});")
+_BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote", "section"}
+_SKIP = {"script", "style", "template", "noscript", "iframe", "object"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self._skipping += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP and self._skipping:
+            self._skipping -= 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def looks_like_markup(text: str) -> bool:
+    return bool(_TAG_HINT.search(text))
+
+
+def strip_markup(text: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, scripts and styles removed, entities decoded.
+
+    Text without markup is returned unchanged, so evidence offsets stay true to it.
+    Nothing is ever interpreted: no entity is expanded beyond HTML's own, nothing is fetched.
+    """
+    if not looks_like_markup(text):
+        return text
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts)).strip()
+
+
+def for_terminal(text: str, limit: int = 200) -> str:
+    """One line, no control or bidi-override characters, at most ``limit`` characters."""
+    flat = " ".join(_CONTROL.sub("", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def for_html(text: str) -> str:
+    return html.escape(text, quote=True)

@@ -1,0 +1,61 @@
+"""``newsmon alerts``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from agents.alerting import format_alert_line
+from streams.broker import BrokerError, bootstrap_servers
+from streams.settings import get_settings
+from streams.topics import ALERTS, topic_name
+
+
+@click.command()
+@click.option("--theme", "themes", multiple=True, metavar="ID", help="Only this theme id (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print each alert as its raw CloudEvents JSON line.")
+@click.option("--from-beginning", is_flag=True, help="With --follow: start at the oldest retained alert.")
+@click.option("--follow", "-f", is_flag=True, help="Keep running and print alerts as they arrive.")
+@click.option("--topic", default=None, hidden=True, help="Read another topic (tests).")
+def alerts(themes: tuple[str, ...], as_json: bool, from_beginning: bool, follow: bool, topic: str | None) -> None:
+    """Print alerts from news.alerts, one line each (or raw JSON with --json).
+
+    \b
+    newsmon alerts                      every retained alert, then exit
+    newsmon alerts --follow             new alerts as they arrive (Ctrl-C stops)
+    newsmon alerts -f --from-beginning  all retained alerts, then keep following
+    newsmon alerts --theme greenland --json | jq .data.title
+
+    Without --follow it reads everything retained and exits. Redelivered alerts
+    (same alert id) are printed once. Any Kafka client can read the same topic,
+    e.g. `kcat -b ADDRESS -C -t news.alerts`.
+    """
+    settings = get_settings()
+    try:
+        bootstrap = bootstrap_servers(settings)
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    name = topic or topic_name(settings, ALERTS)
+
+    async def run() -> int:
+        count = 0
+        async for event, raw in subscribe(
+            bootstrap, name, themes=themes, from_beginning=from_beginning or not follow, follow=follow
+        ):
+            click.echo(raw.decode("utf-8", errors="replace") if as_json else format_alert_line(event))
+            sys.stdout.flush()
+            count += 1
+        return count
+
+    from streams.subscriber import subscribe
+
+    try:
+        count = asyncio.run(run())
+    except KeyboardInterrupt:
+        return
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not follow:
+        click.echo(f"{count} alert(s)", err=True)

@@ -1,0 +1,105 @@
+"""``newsmon demo``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from agents.records import RawArticle, encode
+from streams.settings import REPO_ROOT, get_settings
+
+
+async def _publish(bootstrap: str, topic: str, articles: Sequence[RawArticle]) -> None:
+    from streams.producer import make_producer
+
+    async with make_producer(bootstrap) as producer:
+        futures = [await producer.send(topic, key=a["id"].encode(), value=encode(a)) for a in articles]
+        await asyncio.gather(*futures)
+
+
+def _read_seeds(paths: Sequence[Path]) -> list[RawArticle]:
+    from agents.seeds import SeedFileError, parse_seed_file
+
+    fetched_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(p for p in path.iterdir() if p.suffix in {".txt", ".jsonl"}) if path.is_dir() else [path]
+    articles: list[RawArticle] = []
+    for file in files:
+        try:
+            articles += parse_seed_file(file.read_bytes(), path=str(file), fetched_at=fetched_at)
+        except (OSError, SeedFileError) as exc:
+            raise click.ClickException(f"{file}: {exc}") from exc
+    return articles
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the replay to be processed.")
+@click.option("--keep-broker", is_flag=True, help="Leave the embedded broker running if the demo started it.")
+def demo(paths: tuple[Path, ...], timeout: float, keep_broker: bool) -> None:
+    """Run the whole monitor once on the seed articles and print the alerts.
+
+    \b
+    1. starts the embedded Kafka broker if none runs (unless KAFKA_BOOTSTRAP_SERVERS is set),
+    2. creates the topics and seeds the themes topic on first use,
+    3. starts `newsmon worker` in a subprocess,
+    4. replays PATHS (default: the repository's seeds/) onto news.articles.raw,
+    5. prints each alert as it arrives on news.alerts,
+    6. once every article is processed, prints a summary and stops what it started.
+
+    Alerts are de-duplicated per (theme, article): replaying the same seeds again
+    emits no new alerts; the demo then lists the earlier ones as such.
+    Exit code 0 when every article was processed, 1 otherwise.
+    """
+    from streams.broker import BrokerError, EmbeddedBroker
+    from streams.demo import run_demo
+    from streams.topics import RAW, topic_name
+
+    settings = get_settings()
+    articles = _read_seeds(list(paths) or [REPO_ROOT / "seeds"])
+    if not articles:
+        raise click.ClickException("no articles to replay (.txt or .jsonl files)")
+
+    def say(message: str) -> None:
+        click.echo(message)
+
+    embedded = EmbeddedBroker(settings, say=lambda m: click.echo(m, err=True))
+    started_broker = False
+    if settings.kafka_bootstrap_servers:
+        bootstrap = settings.kafka_bootstrap_servers
+        say(f"using the cluster at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)")
+    else:
+        try:
+            started_broker = not embedded.status().running
+            say("starting the embedded Kafka broker..." if started_broker else "using the running embedded broker")
+            bootstrap = embedded.start()
+        except BrokerError as exc:
+            raise click.ClickException(str(exc)) from exc
+    raw_topic = topic_name(settings, RAW)
+    try:
+        summary = asyncio.run(
+            run_demo(
+                settings,
+                bootstrap,
+                articles,
+                publish=lambda b, arts: _publish(b, raw_topic, arts),
+                say=say,
+                timeout=timeout,
+            )
+        )
+    except (TimeoutError, RuntimeError) as exc:
+        raise click.ClickException(f"{exc} (worker log: {settings.state_dir / 'demo-worker.log'})") from exc
+    finally:
+        if started_broker and not keep_broker:
+            embedded.stop(kill=True)
+            say("embedded broker stopped")
+    click.echo("--- summary ---")
+    for line in summary.lines():
+        click.echo(line)
+    if summary.processed + summary.dead_lettered < summary.articles:
+        raise SystemExit(1)

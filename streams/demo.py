@@ -1,0 +1,206 @@
+"""``newsmon demo``: broker (if needed) + worker process + seed replay, alerts printed as they arrive.
+
+The demo is a client like any other: it starts ``newsmon worker`` as a subprocess,
+publishes the seeds to ``news.articles.raw``, and watches ``news.articles.tagged``,
+``news.dlq`` and ``news.alerts`` until every replayed article has been processed and
+every alert it implies is on ``news.alerts``.  Then it prints a summary and stops what
+it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from agents.alerting import alert_id, format_alert_line
+from agents.records import RawArticle, decode_json
+from agents.themes import load_theme_file
+from streams.settings import Settings
+from streams.topics import ALERTS, DLQ, TAGGED, topic_name
+from streams.worker import prepare
+
+
+@dataclass
+class DemoSummary:
+    articles: int = 0
+    processed: int = 0
+    dead_lettered: int = 0
+    languages: Counter[str] = field(default_factory=Counter)
+    new_alerts: Counter[str] = field(default_factory=Counter)
+    earlier_alerts: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"articles replayed: {self.articles}; processed: {self.processed}; dead-lettered: {self.dead_lettered}",
+            "languages: " + (", ".join(f"{k}={v}" for k, v in sorted(self.languages.items())) or "none"),
+        ]
+        themes = sorted(set(self.new_alerts) | set(self.earlier_alerts))
+        if not themes:
+            out.append("alerts: none")
+        for theme in themes:
+            earlier = self.earlier_alerts[theme]
+            note = f" (+{earlier} already emitted by an earlier run)" if earlier else ""
+            out.append(f"alerts {theme}: {self.new_alerts[theme]} new{note}")
+        out.append(f"done in {self.seconds:.1f}s")
+        return out
+
+
+async def _end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or {0})]
+        return dict(await consumer.end_offsets(tps))
+    finally:
+        await consumer.stop()
+
+
+def start_worker(bootstrap: str, app_id: str, log_path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker", "--no-web", "--app-id", app_id],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        log.close()
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+async def watch(
+    settings: Settings,
+    bootstrap: str,
+    articles: Sequence[RawArticle],
+    start: dict[TopicPartition, int],
+    *,
+    say: Callable[[str], None],
+    worker_alive: Callable[[], bool],
+    timeout: float,
+) -> DemoSummary:
+    """Follow tagged/dlq/alerts from ``start`` until every article and implied alert is accounted for."""
+    summary = DemoSummary(articles=len(articles))
+    ids = {a["id"] for a in articles}
+    pending = set(ids)
+    expected: set[str] = set()
+    seen_alerts: set[str] = set()
+    tagged_t, dlq_t, alerts_t = (topic_name(settings, t) for t in (TAGGED, DLQ, ALERTS))
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [
+            TopicPartition(t, p) for t in (tagged_t, dlq_t, alerts_t) for p in consumer.partitions_for_topic(t) or {0}
+        ]
+        consumer.assign(tps)
+        for tp in tps:
+            if tp.topic == alerts_t:
+                consumer.seek(tp, 0)  # earlier runs' alerts for these articles count too (de-duplicated)
+            else:
+                consumer.seek(tp, start.get(tp, 0))
+        deadline = time.monotonic() + timeout
+        while pending or not expected <= seen_alerts:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"after {timeout:.0f}s: {len(pending)} article(s) not processed, "
+                    f"{len(expected - seen_alerts)} alert(s) not seen"
+                )
+            if not worker_alive():
+                raise RuntimeError("the worker exited before the replay was processed")
+            batch = await consumer.getmany(timeout_ms=300)
+            for tp, records in batch.items():
+                for record in records:
+                    value = _json(record.value)
+                    if value is None:
+                        continue
+                    if tp.topic == tagged_t and value.get("id") in pending:
+                        pending.discard(value["id"])
+                        summary.processed += 1
+                        summary.languages[str(value.get("lang"))] += 1
+                        expected |= {alert_id(m["theme"], value["id"]) for m in value.get("themes", [])}
+                    elif tp.topic == dlq_t and record.key and record.key.decode(errors="replace") in pending:
+                        pending.discard(record.key.decode())
+                        summary.dead_lettered += 1
+                    elif tp.topic == alerts_t:
+                        data = value.get("data") or {}
+                        if data.get("article_id") not in ids or value.get("id") in seen_alerts:
+                            continue
+                        seen_alerts.add(str(value.get("id")))
+                        fresh = record.offset >= start.get(tp, 0)
+                        (summary.new_alerts if fresh else summary.earlier_alerts)[str(data.get("theme"))] += 1
+                        say(("ALERT " if fresh else "ALERT (earlier run) ") + format_alert_line(value))
+    finally:
+        await consumer.stop()
+    return summary
+
+
+def _json(value: bytes | None) -> dict[str, Any] | None:
+    try:
+        decoded = decode_json(value)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+async def run_demo(
+    settings: Settings,
+    bootstrap: str,
+    articles: Sequence[RawArticle],
+    *,
+    publish: Callable[[str, Sequence[RawArticle]], Any],
+    say: Callable[[str], None],
+    timeout: float,
+    app_id: str = "newsmon",
+) -> DemoSummary:
+    began = time.monotonic()
+    themes = load_theme_file(settings.themes_file)
+    await prepare(settings, bootstrap, themes)
+    start = await _end_offsets(bootstrap, [topic_name(settings, t) for t in (TAGGED, DLQ, ALERTS)])
+    log_path = settings.state_dir / "demo-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    say(f"starting worker (log: {log_path})")
+    worker = start_worker(bootstrap, app_id, log_path)
+    try:
+        say(f"replaying {len(articles)} article(s)")
+        await publish(bootstrap, articles)
+        summary = await watch(
+            settings,
+            bootstrap,
+            articles,
+            start,
+            say=say,
+            worker_alive=lambda: worker.poll() is None,
+            timeout=timeout,
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            code = await asyncio.to_thread(stop_process, worker)
+            say(f"worker stopped (exit code {code})")
+    summary.seconds = time.monotonic() - began
+    return summary

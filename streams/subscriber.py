@@ -1,0 +1,86 @@
+"""Reading ``news.alerts`` like any downstream service would: a plain Kafka consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Collection
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from agents.records import InvalidRecord, decode_json
+
+log = logging.getLogger("newsmon.alerts")
+
+
+class SeenIds:
+    """A bounded set of recently seen alert ids: redeliveries are dropped, memory stays flat."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, alert_id: str) -> bool:
+        """True when ``alert_id`` is new."""
+        if alert_id in self._ids:
+            self._ids.move_to_end(alert_id)
+            return False
+        self._ids[alert_id] = None
+        if len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+        return True
+
+
+def wanted(event: Any, themes: Collection[str]) -> bool:
+    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+        return False
+    return not themes or event["data"].get("theme") in themes
+
+
+async def subscribe(
+    bootstrap: str,
+    topic: str,
+    *,
+    themes: Collection[str] = (),
+    from_beginning: bool,
+    follow: bool,
+    stop: asyncio.Event | None = None,
+) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
+    """Yield (event, raw bytes) for each new alert; without ``follow`` stop once caught up."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise LookupError(f"topic {topic!r} does not exist on {bootstrap} (has `newsmon worker` run?)")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        else:
+            await consumer.seek_to_end(*tps)
+        end = await consumer.end_offsets(tps)
+        seen = SeenIds()
+        while stop is None or not stop.is_set():
+            batch = await consumer.getmany(*tps, timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    try:
+                        event = decode_json(record.value)
+                    except InvalidRecord as exc:
+                        log.warning("skipping undecodable alert at offset %s: %s", record.offset, exc)
+                        continue
+                    if not wanted(event, themes):
+                        continue
+                    assert isinstance(event, dict)
+                    if seen.add(str(event.get("id"))):
+                        yield event, record.value or b""
+            if not follow:
+                positions = [await consumer.position(tp) for tp in tps]
+                if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
+                    return
+    finally:
+        await consumer.stop()

@@ -1,0 +1,39 @@
+"""``newsmon worker``: prepare topics and themes, then run the Faust worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import faust
+
+from agents.themes import Theme, load_theme_file
+from streams.admin import ensure_topics
+from streams.app import DEFAULT_APP_ID, NewsmonApp, create_app
+from streams.pipeline import Pipeline, wire
+from streams.settings import Settings
+from streams.themes_live import LiveThemes, seed_if_empty
+from streams.topics import THEMES, specs, topic_name
+
+log = logging.getLogger("newsmon.worker")
+
+
+async def prepare(settings: Settings, bootstrap: str, themes: Sequence[Theme]) -> None:
+    """Create missing topics and seed the themes topic on first start."""
+    await ensure_topics(bootstrap, specs(settings))
+    await seed_if_empty(bootstrap, topic_name(settings, THEMES), themes)
+
+
+def build(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, web: bool = True) -> Pipeline:
+    app: NewsmonApp = create_app(settings, bootstrap, app_id=app_id, web_enabled=web)
+    return wire(app, settings, LiveThemes())
+
+
+def run(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, web: bool = True) -> None:
+    """Blocks until SIGTERM/SIGINT; Faust flushes producers and commits offsets on the way out."""
+    themes = load_theme_file(settings.themes_file)  # refuse to start on an invalid theme file
+    asyncio.run(prepare(settings, bootstrap, themes))
+    pipeline = build(settings, bootstrap, app_id=app_id, web=web)
+    worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()
