@@ -69,6 +69,7 @@ def create_app(
         "value_serializer": "raw",
         "store": "memory://",
         "topic_partitions": PARTITIONS,
+        "topic_replication_factor": settings.replication_factor,
         "topic_disable_leader": True,
         "topic_allow_declare": True,
         "producer_acks": -1,

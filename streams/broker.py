@@ -300,15 +300,16 @@ class EmbeddedBroker:
         return pid if self._is_our_process(pid) else None
 
     def _is_our_process(self, pid: int) -> bool:
+        """True when ``pid`` is a live broker started for this state directory (not a recycled pid)."""
+        import psutil
+
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            try:
-                os.kill(pid, 0)
-            except OSError:
+            proc = psutil.Process(pid)
+            if proc.status() == psutil.STATUS_ZOMBIE:
                 return False
-            return True
-        return str(self.properties_file).encode() in cmdline
+            return str(self.properties_file) in proc.cmdline()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return False
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

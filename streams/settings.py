@@ -3,7 +3,7 @@
 Values come from the environment (or a ``.env`` file in the working directory);
 keyword arguments are for tests.  Nothing else in the project calls ``os.environ``
 for configuration, so this module *is* the configuration reference, and the README
-table is checked against it by ``tests/test_docs.py``.
+table is checked against it by ``tests/test_settings.py``.
 """
 
 from __future__ import annotations
@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=_env("JAVA_HOME"),
         description="Java installation used for the embedded broker (Java 17+); default: `java` on PATH.",
+    )
+    replication_factor: int = Field(
+        default=1,
+        ge=1,
+        validation_alias=_env("NEWSMON_REPLICATION_FACTOR"),
+        description="Replication factor of the topics newsmon creates (use 3 on a multi-broker cluster).",
     )
     themes_file: Path = Field(
         default=REPO_ROOT / "themes" / "themes.toml",

@@ -21,7 +21,7 @@ log = logging.getLogger("newsmon.worker")
 
 async def prepare(settings: Settings, bootstrap: str, themes: Sequence[Theme]) -> None:
     """Create missing topics and seed the themes topic on first start."""
-    await ensure_topics(bootstrap, specs(settings))
+    await ensure_topics(bootstrap, specs(settings), replication_factor=settings.replication_factor)
     await seed_if_empty(bootstrap, topic_name(settings, THEMES), themes)
 
 
