@@ -61,6 +61,8 @@ def create_app(
     **overrides: Any,
 ) -> NewsmonApp:
     """A configured, unwired app.  ``overrides`` are Faust settings (tests use ``store="memory://"``)."""
+    datadir = settings.state_dir / "worker"
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     options: dict[str, Any] = {
         "broker": broker_urls(bootstrap),
         # Values and keys are bytes: newsmon decodes them itself so that a bad value
@@ -80,7 +82,7 @@ def create_app(
         "broker_commit_interval": 1.0,
         "stream_buffer_maxsize": 2048,
         "processing_guarantee": "at_least_once",
-        "datadir": str(settings.state_dir / "worker" / app_id),
+        "datadir": str(datadir / app_id),
         "web_enabled": web_enabled,
         "web_bind": settings.worker_web_bind,
         "web_port": settings.worker_web_port,

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from agents.alerting import alert_id, format_alert_line
 from agents.records import RawArticle, decode_json
 from agents.themes import load_theme_file
+from streams.consumers import standalone_consumer, topic_partitions
 from streams.settings import Settings
 from streams.topics import ALERTS, DLQ, TAGGED, topic_name
 from streams.worker import prepare
@@ -60,10 +60,10 @@ class DemoSummary:
 
 
 async def _end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = standalone_consumer(bootstrap)
     await consumer.start()
     try:
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or {0})]
+        tps = await topic_partitions(bootstrap, topics)
         return dict(await consumer.end_offsets(tps))
     finally:
         await consumer.stop()
@@ -112,12 +112,10 @@ async def watch(
     expected: set[str] = set()
     seen_alerts: set[str] = set()
     tagged_t, dlq_t, alerts_t = (topic_name(settings, t) for t in (TAGGED, DLQ, ALERTS))
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = standalone_consumer(bootstrap)
     await consumer.start()
     try:
-        tps = [
-            TopicPartition(t, p) for t in (tagged_t, dlq_t, alerts_t) for p in consumer.partitions_for_topic(t) or {0}
-        ]
+        tps = await topic_partitions(bootstrap, [tagged_t, dlq_t, alerts_t])
         consumer.assign(tps)
         for tp in tps:
             if tp.topic == alerts_t:

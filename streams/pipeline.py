@@ -7,6 +7,7 @@ either its outputs or a dead-letter record having been sent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections import Counter
@@ -140,7 +141,13 @@ def wire(
 
     async def watch_themes() -> None:
         themes_topic = topic_name(settings, THEMES)
-        await themes.follow(_bootstrap_of(app), themes_topic, dlq=dlq, now=now)
+        try:
+            await themes.follow(_bootstrap_of(app), themes_topic, dlq=dlq, now=now)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # without themes the worker must not run: stop it loudly
+            log.critical("theme watcher failed: %s", exc, exc_info=True)
+            await app.crash(exc)
 
     app.task(watch_themes)
     return Pipeline(app, raw, tagged, alerts, dlq, themes, alerted, stats)

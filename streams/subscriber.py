@@ -8,10 +8,8 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
-
 from agents.records import InvalidRecord, decode_json
+from streams.consumers import standalone_consumer, topic_partitions
 
 log = logging.getLogger("newsmon.alerts")
 
@@ -50,13 +48,10 @@ async def subscribe(
     stop: asyncio.Event | None = None,
 ) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
     """Yield (event, raw bytes) for each new alert; without ``follow`` stop once caught up."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = standalone_consumer(bootstrap)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise LookupError(f"topic {topic!r} does not exist on {bootstrap} (has `newsmon worker` run?)")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = await topic_partitions(bootstrap, [topic])
         consumer.assign(tps)
         if from_beginning:
             await consumer.seek_to_beginning(*tps)

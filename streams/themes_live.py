@@ -15,12 +15,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from agents.dlq import STAGE_THEMES, dead_letter
 from agents.records import InvalidRecord, decode_json, encode
 from agents.themes import Tagger, Theme, theme_from_record, theme_to_record
+from streams.consumers import standalone_consumer, topic_partitions
 from streams.producer import make_producer
 
 log = logging.getLogger("newsmon.themes")
@@ -75,16 +75,10 @@ class LiveThemes:
         stop: asyncio.Event | None = None,
     ) -> None:
         """Read ``topic`` from the beginning, then keep applying changes until cancelled."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
-        )
+        consumer = standalone_consumer(bootstrap)
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            if not partitions:
-                await consumer.stop()
-                raise RuntimeError(f"themes topic {topic!r} does not exist")
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            tps = await topic_partitions(bootstrap, [topic])
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
             end = await consumer.end_offsets(tps)
@@ -126,15 +120,12 @@ class LiveThemes:
 
 async def read_themes(bootstrap: str, topic: str, timeout: float = 30.0) -> tuple[dict[str, Theme], list[str]]:
     """The theme set on ``topic`` now, and the reasons of records that were skipped."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = standalone_consumer(bootstrap)
     await consumer.start()
     themes: dict[str, Theme] = {}
     problems: list[str] = []
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise RuntimeError(f"themes topic {topic!r} does not exist (start `newsmon worker` once)")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = await topic_partitions(bootstrap, [topic])
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
@@ -168,11 +159,10 @@ async def publish_themes(bootstrap: str, topic: str, themes: Sequence[Theme], re
 
 async def seed_if_empty(bootstrap: str, topic: str, themes: Sequence[Theme]) -> bool:
     """Publish ``themes`` when the topic holds nothing yet (first start).  True when it seeded."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = standalone_consumer(bootstrap)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or {0}
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = await topic_partitions(bootstrap, [topic])
         end = await consumer.end_offsets(tps)
     finally:
         await consumer.stop()

@@ -44,15 +44,23 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # aiokafka logs every subscription change at INFO; only its warnings are news to a CLI user.
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _register() -> None:
-    from streams.cli import alerts, broker, demo, worker
+    from streams.cli import alerts, broker, demo, replay, worker
 
     main.add_command(broker.broker)
     main.add_command(worker.worker)
     main.add_command(alerts.alerts)
     main.add_command(demo.demo)
+    main.add_command(replay.replay)
+
+    from streams.cli import classify, themes
+
+    main.add_command(themes.themes)
+    main.add_command(classify.classify)
 
 
 _register()

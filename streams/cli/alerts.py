@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 
 import click
@@ -41,10 +42,10 @@ def alerts(themes: tuple[str, ...], as_json: bool, from_beginning: bool, follow:
 
     async def run() -> int:
         count = 0
-        async for event, raw in subscribe(
+        async for event, _raw in subscribe(
             bootstrap, name, themes=themes, from_beginning=from_beginning or not follow, follow=follow
         ):
-            click.echo(raw.decode("utf-8", errors="replace") if as_json else format_alert_line(event))
+            click.echo(json.dumps(event, ensure_ascii=False, sort_keys=True) if as_json else format_alert_line(event))
             sys.stdout.flush()
             count += 1
         return count
