@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,12 @@ def topic_factory(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> It
 
     if created:
         asyncio.run(_delete())
+
+
+@pytest.fixture
+def newsmon_env(kafka_bootstrap: str, tmp_path: Path) -> Any:
+    """An isolated deployment on the test broker: unique topic prefix, app id and state directory."""
+    from support import Env
+
+    tag = uuid.uuid4().hex[:10]
+    return Env(kafka_bootstrap, prefix=f"t{tag}.", app_id=f"newsmon-t{tag}", state_dir=tmp_path / "state")
