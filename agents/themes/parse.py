@@ -1,0 +1,408 @@
+"""Theme files (TOML) and theme records (JSON): parsing and validation, all problems at once.
+
+Every problem names the source, the line where one can be found, the theme and what
+is wrong; :class:`ThemeFileError` carries them all (``str(err)`` is one per line).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agents.textfold import fold_term, is_word_char
+from agents.themes.model import LANGUAGES, SENTENCE, Examples, Rule, TermSet, Theme
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ThemeFileError",
+    "check_term",
+    "load_theme_file",
+    "parse_theme_text",
+    "theme_from_record",
+    "theme_to_record",
+]
+
+SCHEMA_VERSION = 1
+MIN_STEM = 3  # characters before a wildcard '*'
+MAX_NEAR = 1000
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+_SET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+_THEME_KEYS = frozenset({"id", "name", "description", "threshold", "exclude", "terms", "rules", "examples"})
+_RULE_KEYS = frozenset({"id", "all", "any", "near", "not", "weight", "count"})
+_EXAMPLE_KEYS = frozenset({"positive", "negative"})
+
+
+class ThemeFileError(ValueError):
+    """An invalid theme file or record.  ``problems`` holds one message per problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class _Problem:
+    message: str
+    needle: str | None = None  # text to look for to find a more precise line
+
+
+# --------------------------------------------------------------------------- terms
+
+
+def check_term(term: object) -> str | None:
+    """None for a valid term, else what is wrong with it."""
+    if not isinstance(term, str):
+        return f"term {term!r} must be a string"
+    body = term[1:] if term.startswith("=") else term
+    if not body.strip():
+        return f"empty term {term!r}"
+    if term.startswith("=") and "*" in body:
+        return f"term {term!r}: a case-sensitive '=' term cannot have a wildcard"
+    for word in body.split():
+        if "*" not in word:
+            continue
+        if word == "*":
+            return f"term {term!r}: a lone '*' matches anything; wildcards must end a word stem, like 'Grönland*'"
+        if word.count("*") > 1 or not word.endswith("*"):
+            return f"term {term!r}: '*' may only end a word, as in 'Grönland*' (not '*foo' or 'fo*o')"
+        stem = fold_term(word[:-1])
+        if len(stem) < MIN_STEM or not all(is_word_char(c) for c in stem[-1:]):
+            return f"term {term!r}: a wildcard needs a stem of at least {MIN_STEM} characters ending in a letter"
+    if not fold_term(body.replace("*", "")):
+        return f"term {term!r} has no matchable characters"
+    return None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _names(value: object, what: str, problems: list[_Problem]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(_Problem(f"{what} must be a list of term-set names"))
+        return ()
+    return tuple(value)
+
+
+def _build_terms(raw: object, problems: list[_Problem]) -> tuple[TermSet, ...]:
+    if not isinstance(raw, dict) or not raw:
+        problems.append(_Problem("'terms' must be a non-empty table of term sets ([theme.terms.NAME])"))
+        return ()
+    sets: list[TermSet] = []
+    for name, langs in raw.items():
+        if not _SET_NAME.match(name):
+            problems.append(_Problem(f"bad term-set name {name!r} (letters, digits, '_', '.', '-')", name))
+        if not isinstance(langs, dict) or not langs:
+            problems.append(_Problem(f"term set {name!r} must be a non-empty table of language = [terms]", name))
+            continue
+        entries: list[tuple[str, tuple[str, ...]]] = []
+        for lang, terms in langs.items():
+            if lang not in LANGUAGES:
+                problems.append(
+                    _Problem(f"term set {name!r}: unknown language code {lang!r} (ISO 639-1, or 'intl')", lang)
+                )
+            if not isinstance(terms, list) or not terms:
+                problems.append(_Problem(f"term set {name!r}: {lang} must be a non-empty list of terms", lang))
+                continue
+            for term in terms:
+                error = check_term(term)
+                if error:
+                    problems.append(
+                        _Problem(f"term set {name!r} ({lang}): {error}", term if isinstance(term, str) else None)
+                    )
+            entries.append((lang, tuple(t for t in terms if isinstance(t, str))))
+        sets.append(TermSet(name, tuple(entries)))
+    return tuple(sets)
+
+
+def _build_rule(raw: object, index: int, set_names: set[str], problems: list[_Problem]) -> Rule | None:
+    if not isinstance(raw, dict):
+        problems.append(_Problem(f"rule #{index + 1} must be a table ([[theme.rules]])"))
+        return None
+    rule_id = raw.get("id", f"#{index + 1}")
+    label = f"rule {rule_id!r}"
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        problems.append(_Problem(f"rule #{index + 1}: 'id' must be a non-empty string"))
+        rule_id = f"#{index + 1}"
+    for key in raw:
+        if key not in _RULE_KEYS:
+            problems.append(_Problem(f"{label}: unknown key {key!r} (allowed: {', '.join(sorted(_RULE_KEYS))})", key))
+    all_of = _names(raw.get("all", []), f"{label}: 'all'", problems)
+    any_of = _names(raw.get("any", []), f"{label}: 'any'", problems)
+    not_of = _names(raw.get("not", []), f"{label}: 'not'", problems)
+    if not all_of and not any_of:
+        problems.append(_Problem(f"{label}: empty rule: give 'all' and/or 'any' term sets", rule_id))
+    for ref in (*all_of, *any_of, *not_of):
+        if ref not in set_names:
+            problems.append(_Problem(f"{label}: unknown term set {ref!r}", ref))
+    near = raw.get("near")
+    if near is not None:
+        if isinstance(near, str):
+            if near != SENTENCE:
+                problems.append(
+                    _Problem(f"{label}: 'near' must be a number of words or \"sentence\", not {near!r}", rule_id)
+                )
+        elif not isinstance(near, int) or isinstance(near, bool) or not 1 <= near <= MAX_NEAR:
+            problems.append(_Problem(f"{label}: 'near' must be a whole number of words from 1 to {MAX_NEAR}", rule_id))
+        groups = len(all_of) + (1 if any_of else 0)
+        if groups < 2 and not not_of:
+            problems.append(_Problem(f"{label}: 'near' needs two groups (all/any) or a 'not' to be near", rule_id))
+    weight = raw.get("weight", 1.0)
+    if not _is_number(weight) or weight <= 0:
+        problems.append(_Problem(f"{label}: 'weight' must be a positive number, not {weight!r}", rule_id))
+        weight = 1.0
+    count = raw.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        problems.append(_Problem(f"{label}: 'count' must be a whole number >= 1, not {count!r}", rule_id))
+        count = 1
+    return Rule(
+        id=rule_id,
+        all=all_of,
+        any=any_of,
+        near=near if isinstance(near, int | str) else None,
+        not_=not_of,
+        weight=float(weight),
+        count=count,
+    )
+
+
+def _build_examples(raw: object, problems: list[_Problem]) -> Examples:
+    if not isinstance(raw, dict):
+        problems.append(_Problem("'examples' must be a table with 'positive' and 'negative' lists"))
+        return Examples()
+    for key in raw:
+        if key not in _EXAMPLE_KEYS:
+            problems.append(_Problem(f"examples: unknown key {key!r} (allowed: negative, positive)", key))
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in sorted(_EXAMPLE_KEYS):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            problems.append(_Problem(f"examples: {key!r} must be a list of non-empty strings"))
+            value = []
+        lists[key] = tuple(value)
+    return Examples(positive=lists["positive"], negative=lists["negative"])
+
+
+def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
+    if not isinstance(raw, dict):
+        problems.append(_Problem("a theme must be a table ([[theme]])"))
+        return None
+    for key in raw:
+        if key not in _THEME_KEYS:
+            problems.append(_Problem(f"unknown key {key!r} (allowed: {', '.join(sorted(_THEME_KEYS))})", key))
+    theme_id = raw.get("id")
+    if not isinstance(theme_id, str) or not _ID.match(theme_id):
+        problems.append(_Problem(f"'id' must be a lowercase slug like \"nato-article-5\", not {theme_id!r}"))
+    strings: dict[str, str] = {}
+    for key in ("name", "description"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(_Problem(f"{key!r} must be a non-empty string"))
+            value = ""
+        strings[key] = value
+    threshold = raw.get("threshold", 1.0)
+    if not _is_number(threshold) or threshold <= 0:
+        problems.append(_Problem(f"'threshold' must be a positive number, not {threshold!r}", "threshold"))
+        threshold = 1.0
+    terms = _build_terms(raw.get("terms"), problems)
+    set_names = {t.name for t in terms}
+    rules_raw = raw.get("rules")
+    rules: list[Rule] = []
+    if not isinstance(rules_raw, list) or not rules_raw:
+        problems.append(_Problem("empty rules: a theme needs at least one [[theme.rules]]"))
+    else:
+        for index, rule_raw in enumerate(rules_raw):
+            rule = _build_rule(rule_raw, index, set_names, problems)
+            if rule is not None:
+                rules.append(rule)
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.id in seen:
+                problems.append(_Problem(f"duplicate rule id {rule.id!r}", rule.id))
+            seen.add(rule.id)
+    exclude = _names(raw.get("exclude", []), "'exclude'", problems)
+    for ref in exclude:
+        if ref not in set_names:
+            problems.append(_Problem(f"'exclude': unknown term set {ref!r}", ref))
+    for rule in rules:
+        for ref in sorted(set(exclude) & {*rule.all, *rule.any}):
+            problems.append(
+                _Problem(f"rule {rule.id!r}: term set {ref!r} is in 'exclude' and cannot also be a group", ref)
+            )
+    used = set(exclude).union(*({*r.all, *r.any, *r.not_} for r in rules))
+    for name in sorted(set_names - used):
+        problems.append(_Problem(f"term set {name!r} is not used by any rule or 'exclude'", name))
+    examples = _build_examples(raw.get("examples", {}), problems)
+    if problems or not isinstance(theme_id, str):
+        return None
+    return Theme(
+        id=theme_id,
+        name=strings["name"],
+        description=strings["description"],
+        terms=terms,
+        rules=tuple(rules),
+        threshold=float(threshold),
+        exclude=exclude,
+        examples=examples,
+    )
+
+
+# --------------------------------------------------------------------------- files
+
+
+_HEADER = re.compile(r"^\s*\[\[\s*theme\s*\]\]\s*(?:#.*)?$")
+_ID_LINE = re.compile(r"^\s*id\s*=")
+
+
+def _theme_blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """(first, end) line indexes of each ``[[theme]]`` block, in file order."""
+    heads = [i for i, line in enumerate(lines) if _HEADER.match(line)]
+    return [(h, heads[k + 1] if k + 1 < len(heads) else len(lines)) for k, h in enumerate(heads)]
+
+
+def _locate(lines: Sequence[str], block: tuple[int, int] | None, needle: str | None) -> int | None:
+    """1-based line of the problem: the needle's quoted or bare occurrence, else the theme's id line."""
+    if block is None:
+        return None
+    first, end = block
+    if needle:
+        quoted = [f'"{needle}"', f"'{needle}'"]
+        for i in range(first, end):
+            if any(q in lines[i] for q in quoted):
+                return i + 1
+        bare = re.compile(rf"(^|[\s.\[]){re.escape(needle)}\s*(=|\]|$)")
+        for i in range(first, end):
+            if bare.search(lines[i]):
+                return i + 1
+    for i in range(first, end):
+        if _ID_LINE.match(lines[i]):
+            return i + 1
+    return first + 1
+
+
+def _where(source: str, line: int | None) -> str:
+    return f"{source}:{line}" if line else source
+
+
+def _parse_document(doc: Mapping[str, Any], source: str, text: str | None) -> list[Theme]:
+    lines = text.splitlines() if text is not None else []
+    blocks = _theme_blocks(lines)
+    messages: list[str] = []
+    for key in doc:
+        if key != "theme":
+            messages.append(f"{source}: unknown top-level key {key!r} (a theme file holds [[theme]] tables)")
+    raw_themes = doc.get("theme")
+    if not isinstance(raw_themes, list) or not raw_themes:
+        messages.append(f"{source}: no themes: add at least one [[theme]] table")
+        raise ThemeFileError(messages)
+    themes: list[Theme] = []
+    first_seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_themes):
+        block = blocks[index] if len(blocks) == len(raw_themes) else None
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        label = f"theme {raw_id!r}" if isinstance(raw_id, str) else f"theme #{index + 1}"
+        problems: list[_Problem] = []
+        theme = _build_theme(raw, problems)
+        if isinstance(raw_id, str):
+            if raw_id in first_seen:
+                line = _locate(lines, block, None)
+                first = first_seen[raw_id]
+                messages.append(
+                    f"{_where(source, line)}: {label}: duplicate theme id (first defined as theme #{first})"
+                )
+            else:
+                first_seen[raw_id] = index + 1
+        for problem in problems:
+            line = _locate(lines, block, problem.needle)
+            messages.append(f"{_where(source, line)}: {label}: {problem.message}")
+        if theme is not None:
+            themes.append(theme)
+    if messages:
+        raise ThemeFileError(messages)
+    return themes
+
+
+def parse_theme_text(text: str, source: str) -> list[Theme]:
+    """Themes from the text of a theme file; ``source`` names it in error messages."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        if match:
+            reason = message[: match.start()].strip()
+            raise ThemeFileError(
+                [f"{source}:{match.group(1)}: TOML syntax error: {reason} (column {match.group(2)})"]
+            ) from None
+        raise ThemeFileError([f"{source}: TOML syntax error: {message}"]) from None
+    return _parse_document(doc, source, text)
+
+
+def load_theme_file(path: str | Path) -> list[Theme]:
+    """Themes of a theme file; :class:`ThemeFileError` (naming the file) when it is unreadable or invalid."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ThemeFileError([f"{path}: cannot read the theme file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ThemeFileError([f"{path}: the theme file is not UTF-8 ({exc.reason} at byte {exc.start})"]) from None
+    return parse_theme_text(text, str(path))
+
+
+# --------------------------------------------------------------------------- records
+
+
+def theme_to_record(theme: Theme) -> dict[str, Any]:
+    """A JSON-serializable record of the theme (the value on the themes topic)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": theme.id,
+        "name": theme.name,
+        "description": theme.description,
+        "threshold": theme.threshold,
+        "exclude": list(theme.exclude),
+        "terms": {ts.name: {lang: list(terms) for lang, terms in ts.terms} for ts in theme.terms},
+        "rules": [
+            {
+                "id": rule.id,
+                "all": list(rule.all),
+                "any": list(rule.any),
+                "near": rule.near,
+                "not": list(rule.not_),
+                "weight": rule.weight,
+                "count": rule.count,
+            }
+            for rule in theme.rules
+        ],
+        "examples": {"positive": list(theme.examples.positive), "negative": list(theme.examples.negative)},
+    }
+
+
+def theme_from_record(obj: object) -> Theme:
+    """The theme of a record made by :func:`theme_to_record`, validated like a theme file's."""
+    if not isinstance(obj, dict):
+        raise ThemeFileError([f"theme record: must be a JSON object, not {type(obj).__name__}"])
+    label = f"theme record {obj.get('id')!r}" if isinstance(obj.get("id"), str) else "theme record"
+    version = obj.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ThemeFileError([f"{label}: unsupported schema_version {version!r} (expected {SCHEMA_VERSION})"])
+    raw = {k: v for k, v in obj.items() if k != "schema_version"}
+    if isinstance(raw.get("rules"), list):
+        raw["rules"] = [
+            {k: v for k, v in r.items() if not (k == "near" and v is None)} if isinstance(r, dict) else r
+            for r in raw["rules"]
+        ]
+    problems: list[_Problem] = []
+    theme = _build_theme(raw, problems)
+    if problems or theme is None:
+        raise ThemeFileError([f"{label}: {p.message}" for p in problems] or [f"{label}: invalid"])
+    return theme
