@@ -55,8 +55,10 @@ def normalize_text(text: str) -> str:
 
     Meaning is kept: letters, punctuation, quotes and paragraph breaks are untouched.
     """
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROL.sub("", text.translate(_INVISIBLE))
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE))
+    # NFC after the removals: a removed character between a letter and its accent would
+    # otherwise leave a decomposed pair, and normalizing twice would change the text.
+    text = unicodedata.normalize("NFC", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
@@ -67,24 +69,36 @@ _TRACKING = re.compile(r"^(utm_.*|fbclid|gclid|mc_cid|mc_eid|ref|cmpid)$", re.IG
 def canonical_url(url: str) -> str:
     """A URL with scheme and host lower-cased, default port, fragment and tracking parameters removed.
 
-    Scheme-less URLs (``toutiao.com/article/1``) are read as https.
+    Scheme-less URLs (``toutiao.com/article/1``) are read as https.  Never raises: a URL
+    that does not parse (bad port, unbalanced IPv6 bracket) is returned stripped, and a
+    malformed port is kept as written.
     """
     url = url.strip()
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     scheme = parts.scheme.lower()
     if scheme == "http":
         scheme = "https"
     host = (parts.hostname or "").lower()
     if host.startswith("www."):
         host = host[4:]
-    port = parts.port
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    try:
+        port: int | str | None = parts.port
+    except ValueError:
+        port = parts.netloc.rpartition(":")[2]
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = re.sub(r"/{2,}", "/", parts.path or "/")
     if len(path) > 1:
         path = path.rstrip("/")
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)))
+    query = urlencode(
+        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k))
+    )
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
@@ -95,7 +109,7 @@ def article_id(*, url: str | None, title: str, body: str) -> str:
     else:
         content = normalize_text(title) + "\n" + normalize_text(body)
         basis = "content:" + " ".join(content.casefold().split())
-    return "a-" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:24]
+    return "a-" + hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 # --------------------------------------------------------------------------- raw articles
@@ -111,7 +125,16 @@ def _string(obj: dict[str, Any], key: str, *, limit: int, required: bool) -> str
         raise InvalidRecord(f"field {key!r} must be a string, not {type(value).__name__}")
     if len(value) > limit:
         raise InvalidRecord(f"field {key!r} has {len(value)} characters; the limit is {limit}")
+    _check_encodable(value, key)
     return value
+
+
+def _check_encodable(value: str, key: str) -> None:
+    # JSON's \ud800 escapes decode to lone surrogates, which encode() could not write back.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRecord(f"field {key!r} has an unpaired surrogate at character {exc.start}") from None
 
 
 def validate_raw_article(obj: object) -> RawArticle:
@@ -122,11 +145,12 @@ def validate_raw_article(obj: object) -> RawArticle:
     if not isinstance(obj, dict):
         raise InvalidRecord(f"a raw article must be a JSON object, not {type(obj).__name__}")
     version = obj.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version != SCHEMA_VERSION:  # not True, not 1.0
         raise InvalidRecord(f"unsupported schema_version {version!r} (this worker reads {SCHEMA_VERSION})")
     title = _string(obj, "title", limit=MAX_TITLE_CHARS, required=True)
     body = _string(obj, "body", limit=MAX_BODY_CHARS, required=True)
-    assert title is not None and body is not None
+    assert title is not None
+    assert body is not None
     url = _string(obj, "url", limit=MAX_URL_CHARS, required=False) or None
     source = _string(obj, "source", limit=MAX_SOURCE_CHARS, required=False) or ""
     if not title.strip() and not body.strip():
@@ -142,6 +166,9 @@ def validate_raw_article(obj: object) -> RawArticle:
             isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_FEED_FIELD_CHARS for k, v in feed_raw.items()
         ):
             raise InvalidRecord("field 'feed' must be an object of short strings")
+        for k, v in feed_raw.items():
+            _check_encodable(k, "feed")
+            _check_encodable(v, "feed")
         feed = dict(feed_raw)
     article: RawArticle = {
         "schema_version": SCHEMA_VERSION,
@@ -169,9 +196,15 @@ def decode_json(value: bytes | None, *, limit: int = MAX_VALUE_BYTES) -> object:
     except UnicodeDecodeError as exc:
         raise InvalidRecord(f"value is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InvalidRecord(f"value is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidRecord("value is not JSON we accept: nested too deeply") from None
+
+
+def _reject_constant(name: str) -> object:
+    raise InvalidRecord(f"value is not JSON: {name} is not a JSON number")
 
 
 def decode_raw_article(value: bytes | None) -> RawArticle:

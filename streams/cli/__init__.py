@@ -62,5 +62,9 @@ def _register() -> None:
     main.add_command(themes.themes)
     main.add_command(classify.classify)
 
+    from streams.cli import bench
+
+    main.add_command(bench.bench)
+
 
 _register()
