@@ -7,7 +7,9 @@ place, and are documented in docs/reliability.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
@@ -33,12 +35,88 @@ class IdempotentProducer(faust_aiokafka.Producer):
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
+class GuardedConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, without its silent message drops.
+
+    faust-streaming 0.15.3 loses fetched records in three places, each seen here on a
+    worker restart under CPU load (tests/test_streams/test_pipeline_kafka.py):
+
+    - ``getmany`` stops yielding a fetched batch when the flow is suspended (rebalance,
+      recovery) or the generation changes, and the unyielded records are never fetched
+      again: the consumer's position is already past them;
+    - it skips records of partitions that are not active at that moment, likewise;
+    - ``_drain_messages`` cancels a delivery that is waiting for the agent's queue when the
+      flow is suspended, yet records the message as read and later commits past it.
+
+    This subclass remembers the batch it fetched and, after yielding, seeks every
+    partition back to its first record that was not delivered, so that record is
+    fetched again.  Deliveries interrupted by a suspension are reported by
+    :func:`guard_delivery`.  At-least-once: a record may be delivered twice, never zero times.
+    """
+
+    _fetched: Any = None
+    _undelivered: dict[Any, int]
+
+    def newsmon_undelivered(self, tp: Any, offset: int) -> None:
+        pending = getattr(self, "_undelivered", None)
+        if pending is None:
+            pending = self._undelivered = {}
+        pending[tp] = min(offset, pending.get(tp, offset))
+
+    async def _wait_next_records(self, timeout: float) -> Any:
+        records, active = await super()._wait_next_records(timeout)
+        self._fetched = records
+        return records, active
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
+        self._fetched = None
+        delivered: dict[Any, int] = {}
+        async for tp, message in super().getmany(timeout):
+            delivered[tp] = message.offset
+            yield tp, message
+        rewind: dict[Any, int] = dict(getattr(self, "_undelivered", None) or {})
+        self._undelivered = {}
+        for tp, records in (self._fetched or {}).items():
+            missed = [r.offset for r in records if r.offset > delivered.get(tp, -1)]
+            if missed:
+                rewind[tp] = min(min(missed), rewind.get(tp, min(missed)))
+        self._fetched = None
+        for tp, offset in rewind.items():
+            _log.info("re-fetching %s[%s] from %s (not delivered)", tp.topic, tp.partition, offset)
+            try:
+                await self.seek(tp, offset)
+            except Exception as exc:  # revoked meanwhile: its next owner starts at the committed offset
+                _log.info("not re-fetching %s[%s]: %s", tp.topic, tp.partition, exc)
+
+
+def guard_delivery(consumer: GuardedConsumer, deliver: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+    """Wrap the delivery callback: a delivery cancelled by a flow suspension is fetched again."""
+
+    async def deliver_or_rewind(message: Any) -> Any:
+        try:
+            return await deliver(message)
+        except asyncio.CancelledError:
+            consumer.newsmon_undelivered(message.tp, message.offset)
+            raise
+
+    return deliver_or_rewind
+
+
+_log = logging.getLogger("newsmon.consumer")
+
+
 class Transport(faust_aiokafka.Transport):
     Producer = IdempotentProducer
+    Consumer = GuardedConsumer
 
 
 class NewsmonApp(faust.App):
-    """A Faust app whose producers are idempotent (see :class:`IdempotentProducer`)."""
+    """A Faust app whose producers are idempotent and whose deliveries are never silently dropped."""
+
+    def _new_consumer(self) -> Any:
+        consumer = super()._new_consumer()
+        consumer.callback = guard_delivery(consumer, consumer.callback)
+        return consumer
 
     def _new_transport(self) -> Transport:
         return Transport(self.conf.broker_consumer, self)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from streams.admin import admin_client
 
@@ -36,3 +38,56 @@ async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicP
 def standalone_consumer(bootstrap: str) -> AIOKafkaConsumer:
     """A consumer outside any group: it commits nothing and sees every partition it assigns."""
     return AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+
+
+async def committed_offsets(bootstrap: str, group: str, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int | None]:
+    """The group's committed offset for each of ``tps`` (None where it has committed nothing)."""
+    wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
+    if not wanted:
+        return {}
+    async with admin_client(bootstrap) as admin:
+        offsets = await admin.list_consumer_group_offsets(group, partitions=wanted)
+    out: dict[TopicPartition, int | None] = {}
+    for tp in wanted:
+        meta = offsets.get(tp)
+        out[tp] = meta.offset if meta is not None and meta.offset >= 0 else None
+    return out
+
+
+class GapReader:
+    """Reads a range of offsets of one partition directly (to process what a stream skipped)."""
+
+    def __init__(self, bootstrap: str, *, max_bytes: int = 16 * 2**20) -> None:
+        self.bootstrap = bootstrap
+        self.max_bytes = max_bytes
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def read(self, tp: Any, start: int, end: int, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
+        """Records with ``start <= offset < end`` (fewer if the log has none there)."""
+        if end <= start:
+            return []
+        if self._consumer is None:
+            self._consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                max_partition_fetch_bytes=self.max_bytes,
+            )
+            await self._consumer.start()
+        consumer = self._consumer
+        part = TopicPartition(tp.topic, tp.partition)
+        consumer.assign([part])
+        consumer.seek(part, start)
+        out: list[ConsumerRecord[bytes, bytes]] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await consumer.position(part) < end:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"reading {part.topic}[{part.partition}] {start}..{end - 1} took over {timeout}s")
+            batch = await consumer.getmany(part, timeout_ms=500)
+            out += [r for r in batch.get(part, []) if start <= r.offset < end]
+        return out
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -23,12 +24,21 @@ from agents.dlq import STAGE_DECODE, STAGE_PROCESS, dead_letter
 from agents.enrich import enrich
 from agents.records import InvalidRecord, decode_raw_article, encode
 from agents.text import for_terminal
+from faust.types import TP
+
 from streams.app import PARTITIONS, NewsmonApp
+from streams.consumers import GapReader, committed_offsets
+from streams.progress import Progress
 from streams.settings import Settings
 from streams.themes_live import LiveThemes
 from streams.topics import ALERTS, DLQ, RAW, TAGGED, THEMES, topic_name
 
 log = logging.getLogger("newsmon.worker")
+
+# Seconds between checks that the consumer has not committed past unprocessed input.
+AUDIT_INTERVAL = 3.0
+# An agent idle this long while a partition has undelivered input gets that input again.
+STALL_SECONDS = 5.0
 
 
 def utc_now() -> str:
@@ -77,65 +87,125 @@ def wire(
     stats = PipelineStats()
     worker_name = socket.gethostname()
 
-    async def send_dead_letter(event: faust.EventT, stage: str, reason: str) -> None:
-        message = event.message
+    progress: Progress[TP] = Progress()
+    activity = Activity()
+    gap_reader = GapReader(_bootstrap_of(app))
+
+    async def send_dead_letter(msg: RawMessage, stage: str, reason: str) -> None:
         record = dead_letter(
             stage=stage,
             reason=reason,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            value=message.value,
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=msg.key,
+            value=msg.value,
             failed_at=now(),
             worker=worker_name,
         )
         stats.dead_lettered += 1
-        log.warning(
-            "dead-lettered %s[%s]@%s at %s: %s", message.topic, message.partition, message.offset, stage, reason
-        )
-        await dlq.send(key=message.key, value=encode(record))
+        log.warning("dead-lettered %s[%s]@%s at %s: %s", msg.topic, msg.partition, msg.offset, stage, reason)
+        await dlq.send(key=msg.key, value=encode(record))
+
+    async def handle(msg: RawMessage) -> dict[str, Any]:
+        """Process one raw message: outputs or a dead letter, never nothing."""
+        try:
+            article = decode_raw_article(msg.value)
+        except InvalidRecord as exc:
+            await send_dead_letter(msg, STAGE_DECODE, str(exc))
+            return {"dlq": STAGE_DECODE, "reason": str(exc)}
+        try:
+            record = enrich(article, themes.tagger, processed_at=now())
+        except Exception as exc:  # a bug or hostile input must not stop the stream
+            reason = f"{type(exc).__name__}: {exc}"
+            await send_dead_letter(msg, STAGE_PROCESS, reason)
+            return {"dlq": STAGE_PROCESS, "reason": reason}
+        article_id = record["id"]
+        await tagged.send(key=article_id.encode(), value=encode(record))
+        stats.processed += 1
+        stats.by_lang[record["lang"]] += 1
+        matches = {m["theme"]: m for m in record["themes"]}
+        emitted: list[str] = []
+        for theme in new_alert_themes(matches, article_id, alerted):
+            alert = alert_event(record, matches[theme], detected_at=now())
+            alerted[dedup_key(theme, article_id)] = alert["id"]
+            await alerts.send(key=theme.encode(), value=encode(alert))
+            stats.alerts += 1
+            stats.by_theme[theme] += 1
+            log.info(
+                "ALERT %s %s %s score=%s %r",
+                theme,
+                alert["id"],
+                article_id,
+                matches[theme]["score"],
+                for_terminal(record["title"], 120),
+            )
+            emitted.append(alert["id"])
+            if on_alert is not None:
+                on_alert(alert)
+        return {"id": article_id, "lang": record["lang"], "themes": sorted(matches), "alerts": emitted}
+
+    async def fill_gap(tp: TP, start: int, end: int) -> None:
+        """Process the records in [start, end) that the stream skipped (inside the current event)."""
+        records = await gap_reader.read(tp, start, end)
+        if records:
+            log.warning("processing %d record(s) of %s[%s] the stream skipped (%s..%s)", len(records), tp.topic, tp.partition, start, end - 1)
+        for record in records:
+            await handle(RawMessage(tp.topic, tp.partition, record.offset, record.key, record.value))
+        progress.advance(tp, end)
 
     async def process_articles(stream: faust.StreamT[bytes]) -> AsyncIterator[dict[str, Any]]:
         await themes.ready.wait()
         async for event in stream.events():
-            try:
-                article = decode_raw_article(event.value)
-            except InvalidRecord as exc:
-                await send_dead_letter(event, STAGE_DECODE, str(exc))
-                yield {"dlq": STAGE_DECODE, "reason": str(exc)}
+            activity.busy = True
+            message = event.message
+            tp = message.tp
+            expected = progress.expected.get(tp)
+            if progress.observe(tp, message.offset) == "gap" and expected is not None:
+                await fill_gap(tp, expected, message.offset)
+                progress.advance(tp, message.offset + 1)
+            result = await handle(RawMessage.of(message))
+            activity.busy = False
+            activity.last_done = time.monotonic()
+            yield result
+
+    async def on_assigned(_app: Any, assigned: set[TP], **_: Any) -> None:
+        mine = {tp for tp in assigned if tp.topic == raw.get_topic_name()}
+        progress.on_revoked(progress.assigned - mine)
+        progress.on_assigned(await committed_offsets(_bootstrap_of(app), app.conf.id, mine))
+
+    app.on_partitions_assigned.connect(on_assigned)
+
+    async def audit_progress() -> None:
+        """Every few seconds: has the consumer skipped input the agent never processed?  Re-deliver it.
+
+        Two symptoms: the group's committed offset is past the agent's next expected
+        offset (a skipped message was acknowledged), or the agent has been idle for a
+        while although a partition's high watermark is past its next expected offset
+        (fetched records were never delivered).
+        """
+        if not progress.assigned:
+            return
+        if not activity.busy and time.monotonic() - activity.last_done > STALL_SECONDS:
+            for tp in sorted(progress.assigned):
+                expected = progress.expected.get(tp)
+                highwater = app.consumer.highwater(tp)
+                if expected is not None and highwater is not None and highwater > expected:
+                    log.warning(
+                        "%s[%s]: idle with input at %s..%s undelivered; fetching it again",
+                        tp.topic, tp.partition, expected, highwater - 1,
+                    )  # fmt: skip
+                    await app.consumer.seek(tp, expected)
+        committed = await committed_offsets(_bootstrap_of(app), app.conf.id, set(progress.assigned))
+        for tp, (start, end) in progress.behind(committed).items():
+            records = await gap_reader.read(tp, start, end)
+            if not records:
+                progress.advance(tp, end)  # nothing there (compaction or transaction markers)
                 continue
-            try:
-                record = enrich(article, themes.tagger, processed_at=now())
-            except Exception as exc:  # a bug or hostile input must not stop the stream
-                reason = f"{type(exc).__name__}: {exc}"
-                await send_dead_letter(event, STAGE_PROCESS, reason)
-                yield {"dlq": STAGE_PROCESS, "reason": reason}
-                continue
-            article_id = record["id"]
-            await tagged.send(key=article_id.encode(), value=encode(record))
-            stats.processed += 1
-            stats.by_lang[record["lang"]] += 1
-            matches = {m["theme"]: m for m in record["themes"]}
-            emitted: list[str] = []
-            for theme in new_alert_themes(matches, article_id, alerted):
-                alert = alert_event(record, matches[theme], detected_at=now())
-                alerted[dedup_key(theme, article_id)] = alert["id"]
-                await alerts.send(key=theme.encode(), value=encode(alert))
-                stats.alerts += 1
-                stats.by_theme[theme] += 1
-                log.info(
-                    "ALERT %s %s %s score=%s %r",
-                    theme,
-                    alert["id"],
-                    article_id,
-                    matches[theme]["score"],
-                    for_terminal(record["title"], 120),
-                )
-                emitted.append(alert["id"])
-                if on_alert is not None:
-                    on_alert(alert)
-            yield {"id": article_id, "lang": record["lang"], "themes": sorted(matches), "alerts": emitted}
+            log.warning("%s[%s]: %d record(s) from %s were skipped by the consumer; fetching them again", tp.topic, tp.partition, len(records), start)
+            await app.consumer.seek(tp, start)
+
+    app.timer(AUDIT_INTERVAL)(audit_progress)
 
     app.agent(raw, name="process_articles")(process_articles)
 
@@ -151,6 +221,29 @@ def wire(
 
     app.task(watch_themes)
     return Pipeline(app, raw, tagged, alerts, dlq, themes, alerted, stats)
+
+
+@dataclass
+class Activity:
+    """Whether the article agent is inside a message, and when it last finished one."""
+
+    busy: bool = False
+    last_done: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """The parts of an input message the handler needs (from the stream, or read back for a gap)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    @classmethod
+    def of(cls, message: Any) -> RawMessage:
+        return cls(message.topic, message.partition, message.offset, message.key, message.value)
 
 
 def _bootstrap_of(app: NewsmonApp) -> str:
