@@ -89,7 +89,9 @@ class GuardedConsumer(faust_aiokafka.Consumer):
                 _log.info("not re-fetching %s[%s]: %s", tp.topic, tp.partition, exc)
 
 
-def guard_delivery(consumer: GuardedConsumer, deliver: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+def guard_delivery(
+    consumer: GuardedConsumer, deliver: Callable[[Any], Awaitable[Any]]
+) -> Callable[[Any], Awaitable[Any]]:
     """Wrap the delivery callback: a delivery cancelled by a flow suspension is fetched again."""
 
     async def deliver_or_rewind(message: Any) -> Any:
@@ -114,7 +116,7 @@ class NewsmonApp(faust.App):
     """A Faust app whose producers are idempotent and whose deliveries are never silently dropped."""
 
     def _new_consumer(self) -> Any:
-        consumer = super()._new_consumer()
+        consumer: Any = super()._new_consumer()
         consumer.callback = guard_delivery(consumer, consumer.callback)
         return consumer
 
@@ -147,7 +149,9 @@ def create_app(
         # becomes a dead-letter record instead of being dropped by a serializer.
         "key_serializer": "raw",
         "value_serializer": "raw",
-        "store": "memory://",
+        # Table state on disk (RocksDB via rocksdict): memory stays flat however many
+        # (theme, article) pairs have alerted; the changelog topic remains the source of truth.
+        "store": "rocksdb://",
         "topic_partitions": PARTITIONS,
         "topic_replication_factor": settings.replication_factor,
         "topic_disable_leader": True,

@@ -167,9 +167,7 @@ def kafka_version() -> str:
 async def _answers_metadata(address: str, timeout: float) -> bool:
     from aiokafka.client import AIOKafkaClient  # local import: the CLI starts fast without it
 
-    client = AIOKafkaClient(
-        bootstrap_servers=address, request_timeout_ms=int(timeout * 1000), retry_backoff_ms=100
-    )
+    client = AIOKafkaClient(bootstrap_servers=address, request_timeout_ms=int(timeout * 1000), retry_backoff_ms=100)
     try:
         await asyncio.wait_for(client.bootstrap(), timeout)
         return bool(client.cluster.brokers())
@@ -227,9 +225,7 @@ class EmbeddedBroker:
         result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
         major = parse_java_major(result.stderr + result.stdout)
         if major is None or major < MIN_JAVA:
-            raise BrokerError(
-                f"{java} is Java {major or 'unknown'}; Apache Kafka 4.x needs Java {MIN_JAVA} or newer."
-            )
+            raise BrokerError(f"{java} is Java {major or 'unknown'}; Apache Kafka 4.x needs Java {MIN_JAVA} or newer.")
         return java
 
     def jars_dir(self) -> Path:
@@ -412,7 +408,9 @@ class EmbeddedBroker:
             check=False,
         )
         if result.returncode != 0:
-            raise BrokerError(f"formatting broker storage failed:\n{result.stdout}{result.stderr}\n{tail(self.log_file)}")
+            raise BrokerError(
+                f"formatting broker storage failed:\n{result.stdout}{result.stderr}\n{tail(self.log_file)}"
+            )
 
     def _launch(self, java: str, jars: Path) -> subprocess.Popen[bytes]:
         cmd = self._java_cmd(java, jars, KAFKA_MAIN, str(self.properties_file), heap=self.settings.broker_heap)
@@ -502,6 +500,4 @@ def bootstrap_servers(settings: Settings) -> str:
     status = EmbeddedBroker(settings).status()
     if status.running and status.address:
         return status.address
-    raise BrokerError(
-        "No Kafka broker: run `newsmon broker start` (embedded broker) or set KAFKA_BOOTSTRAP_SERVERS."
-    )
+    raise BrokerError("No Kafka broker: run `newsmon broker start` (embedded broker) or set KAFKA_BOOTSTRAP_SERVERS.")

@@ -31,7 +31,9 @@ async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicP
         entry = by_name.get(name)
         if entry is None or entry.get("error_code") or not entry.get("partitions"):
             raise MissingTopic(f"topic {name!r} does not exist (start `newsmon worker` once to create it)")
-        out += [TopicPartition(name, int(p["partition"])) for p in sorted(entry["partitions"], key=lambda p: p["partition"])]
+        out += [
+            TopicPartition(name, int(p["partition"])) for p in sorted(entry["partitions"], key=lambda p: p["partition"])
+        ]
     return out
 
 
@@ -40,7 +42,9 @@ def standalone_consumer(bootstrap: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
 
 
-async def committed_offsets(bootstrap: str, group: str, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int | None]:
+async def committed_offsets(
+    bootstrap: str, group: str, tps: Iterable[TopicPartition]
+) -> dict[TopicPartition, int | None]:
     """The group's committed offset for each of ``tps`` (None where it has committed nothing)."""
     wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
     if not wanted:

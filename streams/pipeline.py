@@ -18,14 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from agents.alerting import alert_event, dedup_key, new_alert_themes
 from agents.dlq import STAGE_DECODE, STAGE_PROCESS, dead_letter
 from agents.enrich import enrich
 from agents.records import InvalidRecord, decode_raw_article, encode
 from agents.text import for_terminal
-from faust.types import TP
-
 from streams.app import PARTITIONS, NewsmonApp
 from streams.consumers import GapReader, committed_offsets
 from streams.progress import Progress
@@ -149,7 +148,14 @@ def wire(
         """Process the records in [start, end) that the stream skipped (inside the current event)."""
         records = await gap_reader.read(tp, start, end)
         if records:
-            log.warning("processing %d record(s) of %s[%s] the stream skipped (%s..%s)", len(records), tp.topic, tp.partition, start, end - 1)
+            log.warning(
+                "processing %d record(s) of %s[%s] the stream skipped (%s..%s)",
+                len(records),
+                tp.topic,
+                tp.partition,
+                start,
+                end - 1,
+            )
         for record in records:
             await handle(RawMessage(tp.topic, tp.partition, record.offset, record.key, record.value))
         progress.advance(tp, end)
@@ -174,7 +180,7 @@ def wire(
         progress.on_revoked(progress.assigned - mine)
         progress.on_assigned(await committed_offsets(_bootstrap_of(app), app.conf.id, mine))
 
-    app.on_partitions_assigned.connect(on_assigned)
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
 
     async def audit_progress() -> None:
         """Every few seconds: has the consumer skipped input the agent never processed?  Re-deliver it.
@@ -202,7 +208,13 @@ def wire(
             if not records:
                 progress.advance(tp, end)  # nothing there (compaction or transaction markers)
                 continue
-            log.warning("%s[%s]: %d record(s) from %s were skipped by the consumer; fetching them again", tp.topic, tp.partition, len(records), start)
+            log.warning(
+                "%s[%s]: %d record(s) from %s were skipped by the consumer; fetching them again",
+                tp.topic,
+                tp.partition,
+                len(records),
+                start,
+            )
             await app.consumer.seek(tp, start)
 
     app.timer(AUDIT_INTERVAL)(audit_progress)

@@ -93,7 +93,9 @@ class LiveThemes:
                             changed = True
                             continue
                         self.rejected += 1
-                        log.warning("skipped bad theme record at %s[%s]@%s: %s", topic, record.partition, record.offset, reason)
+                        log.warning(
+                            "skipped bad theme record at %s[%s]@%s: %s", topic, record.partition, record.offset, reason
+                        )
                         if dlq is not None:
                             letter = dead_letter(
                                 stage=STAGE_THEMES,

@@ -6,8 +6,8 @@ import asyncio
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 

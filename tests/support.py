@@ -115,7 +115,9 @@ class WorkerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
-async def produce(bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes | None]], **config: Any) -> None:
+async def produce(
+    bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes | None]], **config: Any
+) -> None:
     async with AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **config) as producer:
         futures = [await producer.send(topic, value, key=key) for key, value in records]
         await asyncio.gather(*futures)

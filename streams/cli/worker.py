@@ -16,7 +16,12 @@ from streams.settings import get_settings
     help="Faust app id: the consumer group and the prefix of the worker's changelog topics. "
     "Workers with the same id share the work; a new id starts with empty state.",
 )
-@click.option("--web/--no-web", default=True, show_default=True, help="Serve Faust's web views on NEWSMON_WEB_BIND:NEWSMON_WEB_PORT.")
+@click.option(
+    "--web/--no-web",
+    default=True,
+    show_default=True,
+    help="Serve Faust's web views on NEWSMON_WEB_BIND:NEWSMON_WEB_PORT.",
+)
 def worker(app_id: str, web: bool) -> None:
     """Run the stream agents until SIGTERM or Ctrl-C.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -46,7 +45,7 @@ class Sent:
 
 
 @pytest.fixture
-async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Pipeline, dict[str, Sent]]]:
+async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pipeline, dict[str, Sent]]:
     settings = Settings(state_dir=tmp_path, kafka_bootstrap_servers=None)
     app = create_app(settings, "127.0.0.1:1", app_id="agent-test", web_enabled=False, store="memory://")
     app.loop = asyncio.get_running_loop()
@@ -63,7 +62,7 @@ async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
         return SimpleNamespace(message=SimpleNamespace(partition=partition or 0))
 
     monkeypatch.setattr(pipe.alerted, "send_changelog", send_changelog)
-    yield pipe, sent
+    return pipe, sent
 
 
 def raw(title: str, body: str, url: str | None = None) -> bytes:

@@ -33,7 +33,9 @@ DATA_KEYS = {
 def seed_articles() -> dict[str, RawArticle]:
     """Seed file name -> raw article, parsed by the same code the replay uses."""
     now = datetime.now(UTC).isoformat()
-    return {p.name: parse_seed_file(p.read_bytes(), path=str(p), fetched_at=now)[0] for p in sorted(SEEDS.glob("*.txt"))}
+    return {
+        p.name: parse_seed_file(p.read_bytes(), path=str(p), fetched_at=now)[0] for p in sorted(SEEDS.glob("*.txt"))
+    }
 
 
 def expected_pairs(articles: dict[str, RawArticle]) -> set[tuple[str, str]]:
@@ -68,7 +70,10 @@ async def test_seeds_alert_once_across_replays_and_a_restart(newsmon_env: Env, t
     try:
         await replay(env, str(SEEDS))
         records = await collect(
-            env.bootstrap, [env.topic("news.alerts")], lambda rs: alert_pairs(rs) >= expected, alive=lambda: worker.alive
+            env.bootstrap,
+            [env.topic("news.alerts")],
+            lambda rs: alert_pairs(rs) >= expected,
+            alive=lambda: worker.alive,
         )
         tagged = await collect(
             env.bootstrap,
