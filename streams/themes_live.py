@@ -10,7 +10,6 @@ version of that theme stays active.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -153,7 +152,7 @@ async def publish_themes(bootstrap: str, topic: str, themes: Sequence[Theme], re
     producer: AIOKafkaProducer = make_producer(bootstrap)
     async with producer:
         futures = [
-            await producer.send(topic, key=t.id.encode(), value=json.dumps(theme_to_record(t)).encode()) for t in themes
+            await producer.send(topic, key=t.id.encode(), value=encode(theme_to_record(t))) for t in themes
         ]
         futures += [await producer.send(topic, key=theme_id.encode(), value=None) for theme_id in removed]
         await asyncio.gather(*futures)
