@@ -6,6 +6,7 @@ created explicitly, with the partitions and configs of ``streams.topics.specs``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -54,7 +55,31 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], *, replicati
         raise error(f"cannot create topic {name!r}: {message or error.description}")
     if created:
         log.info("created topics: %s", ", ".join(created))
+        await wait_until_visible(bootstrap, created)
     return created
+
+
+async def wait_until_visible(bootstrap: str, names: list[str], timeout: float = 30.0) -> None:
+    """Return once every topic in ``names`` appears in cluster metadata with its partitions.
+
+    A just-created topic takes a moment to reach the brokers' metadata caches; clients
+    that describe it in that window are told it does not exist.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with admin_client(bootstrap) as admin:
+            described = await admin.describe_topics(list(names))
+        ready = {
+            d.get("topic")
+            for d in described
+            if not d.get("error_code") and d.get("partitions") and all(p.get("leader", -1) >= 0 for p in d["partitions"])
+        }
+        missing = [name for name in names if name not in ready]
+        if not missing:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise KafkaError(f"topics created but not visible after {timeout:.0f}s: {', '.join(missing)}")
+        await asyncio.sleep(0.1)
 
 
 async def missing_topics(bootstrap: str, names: Iterable[str]) -> list[str]:

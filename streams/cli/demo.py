@@ -32,8 +32,10 @@ def _read_seeds(paths: Sequence[Path]) -> list[RawArticle]:
     for file in files:
         try:
             articles += parse_seed_file(file.read_bytes(), path=str(file), fetched_at=fetched_at)
-        except (OSError, SeedFileError) as exc:
-            raise click.ClickException(f"{file}: {exc}") from exc
+        except SeedFileError as exc:
+            raise click.ClickException(str(exc)) from exc  # already names file and line
+        except OSError as exc:
+            raise click.ClickException(f"{file}: {exc.strerror or exc}") from exc
     return articles
 
 
