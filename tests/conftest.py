@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,39 +51,38 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
     return make
 
 
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion from sync or async test code (in a thread if a loop runs)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 @pytest.fixture
 def topic_factory(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> Iterator[Callable[..., str]]:
-    """Create unique topics for one test; they are deleted when it ends."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    """Create unique topics for one test (returned once visible to clients); deleted when it ends."""
+    from streams.admin import admin_client, ensure_topics
+    from streams.topics import TopicSpec
 
     created: list[str] = []
 
-    async def _create(name: str, partitions: int, config: dict[str, str]) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config)])
-        finally:
-            await admin.close()
-
     def make(kind: str = "topic", partitions: int = 1, config: dict[str, str] | None = None) -> str:
         name = unique_name(kind)
-        asyncio.run(_create(name, partitions, config or {}))
+        run_sync(ensure_topics(kafka_bootstrap, [TopicSpec(name, partitions, config or {})]))
         created.append(name)
         return name
 
     yield make
 
     async def _delete() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
+        async with admin_client(kafka_bootstrap) as admin:
             await admin.delete_topics(created)
-        finally:
-            await admin.close()
 
     if created:
-        asyncio.run(_delete())
+        run_sync(_delete())
 
 
 @pytest.fixture
