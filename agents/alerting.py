@@ -68,10 +68,10 @@ def format_alert_line(event: Mapping[str, Any]) -> str:
     from agents.text import for_terminal
 
     data = event.get("data") or {}
-    when = str(data.get("detected_at") or event.get("time") or "")
+    when = for_terminal(str(data.get("detected_at") or event.get("time") or ""), 40)
     theme = for_terminal(str(data.get("theme", "?")), 40)
     lang = for_terminal(str(data.get("lang", "und")), 8)
-    score = data.get("score", 0)
+    score = for_terminal(str(data.get("score", 0)), 12)
     title = for_terminal(str(data.get("title", "")), 100)
     url = for_terminal(str(data.get("url") or data.get("article_id") or ""), 120)
     alert = for_terminal(str(data.get("alert_id") or event.get("id") or ""), 40)

@@ -72,6 +72,8 @@ def strip_markup(text: str) -> str:
 
 def for_terminal(text: str, limit: int = 200) -> str:
     """One line, no control or bidi-override characters, at most ``limit`` characters."""
+    # Lone surrogates (a JSON "\ud800" escape from any producer) cannot be written to a UTF-8 stream.
+    text = text.encode("utf-8", "replace").decode("utf-8")
     flat = " ".join(_CONTROL.sub("", text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

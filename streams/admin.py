@@ -72,7 +72,9 @@ async def wait_until_visible(bootstrap: str, names: list[str], timeout: float = 
         ready = {
             d.get("topic")
             for d in described
-            if not d.get("error_code") and d.get("partitions") and all(p.get("leader", -1) >= 0 for p in d["partitions"])
+            if not d.get("error_code")
+            and d.get("partitions")
+            and all(p.get("leader", -1) >= 0 for p in d["partitions"])
         }
         missing = [name for name in names if name not in ready]
         if not missing:

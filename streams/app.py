@@ -162,6 +162,10 @@ def create_app(
         "consumer_max_fetch_size": MAX_MESSAGE_BYTES,
         "broker_max_poll_records": 500,
         "broker_commit_interval": 1.0,
+        # A killed worker's partitions move to a live one after this many seconds without
+        # heartbeats (Faust's default, 60 s, stalled a restarted worker for a minute).
+        "broker_session_timeout": 15.0,
+        "broker_heartbeat_interval": 3.0,
         "stream_buffer_maxsize": 2048,
         "processing_guarantee": "at_least_once",
         "datadir": str(datadir / app_id),

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.types import TP
 
 from agents.alerting import alert_event, dedup_key, new_alert_themes
@@ -125,20 +126,32 @@ def wire(
         stats.by_lang[record["lang"]] += 1
         matches = {m["theme"]: m for m in record["themes"]}
         emitted: list[str] = []
-        for theme in new_alert_themes(matches, article_id, alerted):
+        origin = msg.origin
+        # A pair remembered by *this* input record is not "already alerted": the entry may have
+        # reached the changelog while the alert itself was lost in a crash (nothing orders the
+        # two sends), and this record's redelivery is the only chance to emit it.  Consumers
+        # de-duplicate the repeated alert_id.  A pair remembered from another record (a replay,
+        # a republished article) stays suppressed.
+        already = {
+            key: value
+            for key in (dedup_key(theme, article_id) for theme in matches)
+            if (value := alerted.get(key)) is not None and alerted_origin(value) != origin
+        }
+        for theme in new_alert_themes(matches, article_id, already):
             alert = alert_event(record, matches[theme], detected_at=now())
-            alerted[dedup_key(theme, article_id)] = alert["id"]
+            alerted[dedup_key(theme, article_id)] = f"{alert['id']} {origin}"
             await alerts.send(key=theme.encode(), value=encode(alert))
             stats.alerts += 1
             stats.by_theme[theme] += 1
-            log.info(
-                "ALERT %s %s %s score=%s %r",
-                theme,
-                alert["id"],
-                article_id,
-                matches[theme]["score"],
-                for_terminal(record["title"], 120),
-            )
+            if log.isEnabledFor(logging.INFO):  # one INFO line per alert; no title clean-up when not logged
+                log.info(
+                    "ALERT %s %s %s score=%s %r",
+                    theme,
+                    alert["id"],
+                    article_id,
+                    matches[theme]["score"],
+                    for_terminal(record["title"], 120),
+                )
             emitted.append(alert["id"])
             if on_alert is not None:
                 on_alert(alert)
@@ -178,12 +191,28 @@ def wire(
     async def on_assigned(_app: Any, assigned: set[TP], **_: Any) -> None:
         mine = {tp for tp in assigned if tp.topic == raw.get_topic_name()}
         progress.on_revoked(progress.assigned - mine)
-        progress.on_assigned(await committed_offsets(_bootstrap_of(app), app.conf.id, mine))
+        try:
+            committed = await committed_offsets(_bootstrap_of(app), app.conf.id, mine)
+        except KafkaError as exc:  # broker unreachable: track from the first event instead
+            log.warning("cannot read committed offsets (%s); tracking progress from the next event", exc)
+            committed = dict.fromkeys(mine)
+        progress.on_assigned(committed)
 
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
 
     async def audit_progress() -> None:
-        """Every few seconds: has the consumer skipped input the agent never processed?  Re-deliver it.
+        """Every few seconds, ``audit_once``; a Kafka error (broker restarting) skips the round, never the worker.
+
+        An exception escaping a Faust timer crashes the app: during a broker outage the
+        audit's admin client cannot bootstrap, and the worker used to exit with it.
+        """
+        try:
+            await audit_once()
+        except KafkaError as exc:
+            log.warning("progress audit skipped: %s", exc)
+
+    async def audit_once() -> None:
+        """Has the consumer skipped input the agent never processed?  Re-deliver it.
 
         Two symptoms: the group's committed offset is past the agent's next expected
         offset (a skipped message was acknowledged), or the agent has been idle for a
@@ -253,9 +282,20 @@ class RawMessage:
     key: bytes | None
     value: bytes | None
 
+    @property
+    def origin(self) -> str:
+        """Where this input record is: ``topic:partition:offset``."""
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
     @classmethod
     def of(cls, message: Any) -> RawMessage:
         return cls(message.topic, message.partition, message.offset, message.key, message.value)
+
+
+def alerted_origin(value: str) -> str | None:
+    """The input record that first alerted a pair (``"al-... topic:partition:offset"``); None for old entries."""
+    _alert, _, origin = value.partition(" ")
+    return origin or None
 
 
 def _bootstrap_of(app: NewsmonApp) -> str:
