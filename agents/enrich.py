@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any, Protocol
 
 from agents.language import LanguageGuess, detect_language
@@ -38,8 +38,23 @@ def match_to_json(match: Any) -> dict[str, Any]:
         "theme": match.theme,
         "name": match.name,
         "score": round(float(match.score), 4),
-        "evidence": [asdict(e) for e in match.evidence],
+        "evidence": [_evidence_to_json(e) for e in match.evidence],
     }
+
+
+_ATOMIC = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _evidence_to_json(evidence: Any) -> dict[str, Any]:
+    """``dataclasses.asdict(evidence)`` without its deep copies when every field is an immutable scalar."""
+    names = _FIELD_NAMES.get(type(evidence))
+    if names is None:
+        names = _FIELD_NAMES[type(evidence)] = tuple(f.name for f in fields(evidence))
+    out = {name: getattr(evidence, name) for name in names}
+    if all(type(value) in _ATOMIC for value in out.values()):
+        return out
+    return asdict(evidence)
 
 
 def enrich(

@@ -157,7 +157,6 @@ def validate_raw_article(obj: object) -> RawArticle:
         raise InvalidRecord("title and body are both empty")
     published_at = _string(obj, "published_at", limit=64, required=False)
     fetched_at = _string(obj, "fetched_at", limit=64, required=False) or ""
-    derived = article_id(url=url, title=title, body=body)
     given = _string(obj, "id", limit=128, required=False)
     feed_raw = obj.get("feed")
     feed: dict[str, str] | None = None
@@ -172,7 +171,9 @@ def validate_raw_article(obj: object) -> RawArticle:
         feed = dict(feed_raw)
     article: RawArticle = {
         "schema_version": SCHEMA_VERSION,
-        "id": given or derived,
+        # A producer-supplied id is kept; only a missing (or empty) one is derived. Deriving it
+        # for an article without a URL normalizes and hashes the whole text: not done for nothing.
+        "id": given or article_id(url=url, title=title, body=body),
         "source": source,
         "url": url,
         "title": title,

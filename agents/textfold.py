@@ -24,11 +24,15 @@ A base character and the combining marks that follow it are folded as one unit
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from dataclasses import dataclass
+from bisect import bisect_right
 from functools import lru_cache
 
-__all__ = ["Folded", "fold", "fold_term", "is_word_char"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Folded", "fold", "fold_term", "is_word_char", "warm_up"]
 
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _SINGLE_QUOTES = frozenset("‘’‚‛′‵‹›`´ʼ＇")
@@ -82,116 +86,358 @@ def _fold_unit(unit: str, keep_case: bool) -> str:
         if unicodedata.category(ch).startswith("M"):
             continue  # a mark that did not compose (or a stray one): dropped
         low = ch.lower() if keep_case else ch
-        stripped = _strip_marks(low)
+        if len(low) == 1:
+            stripped = _strip_marks(low)
+        else:  # "İ".lower() is "i" + U+0307: strip each character, drop the marks
+            stripped = "".join(_strip_marks(c) for c in low if not unicodedata.category(c).startswith("M"))
         out.append(stripped if low == ch else stripped.upper())
     return "".join(out)
 
 
 class _FoldTable(dict[int, str]):
-    """``str.translate`` table computed lazily per code point; records irregular (not 1:1) characters."""
+    """``str.translate`` table computed lazily per code point."""
 
     def __init__(self, keep_case: bool) -> None:
         super().__init__()
         self.keep_case = keep_case
-        self.irregular: set[str] = set()
-        self._irregular_re: re.Pattern[str] | None = None
 
     def __missing__(self, key: int) -> str:
-        ch = chr(key)
-        folded = _fold_unit(ch, self.keep_case)
-        if len(folded) != 1 or unicodedata.category(ch).startswith("M"):
-            self.irregular.add(ch)
-            self._irregular_re = None
+        folded = _fold_unit(chr(key), self.keep_case)
         self[key] = folded
         return folded
 
-    def has_irregular(self, text: str) -> bool:
-        if not self.irregular:
-            return False
-        if self._irregular_re is None:
-            self._irregular_re = re.compile("[" + "".join(re.escape(c) for c in sorted(self.irregular)) + "]")
-        return self._irregular_re.search(text) is not None
+
+_UNIT_CACHE_LIMIT = 1 << 16
+_MARK, _SPACE, _LENGTH_SHIFT = 2, 1, 2
 
 
-_TABLES = {False: _FoldTable(False), True: _FoldTable(True)}
-_SPACE_RUN = re.compile(" {2,}")
+class _Folder:
+    """Everything ``fold`` needs for one mode (case folded or kept), built on first use.
 
+    A character is *regular* when it folds to exactly one character and is not a combining
+    mark: a text of regular characters folds with one ``str.translate`` (and a collapse of
+    space runs).  The others are found with regular expressions built from the whole
+    character database, once per process (about 0.2 s):
 
-@dataclass(frozen=True)
-class Folded:
-    """Folded text plus, per folded character, the original range it came from.
-
-    ``starts``/``ends`` are None when the mapping is the identity (the fast path).
+    - combining marks (category M): they join the preceding non-space character into a
+      unit that is folded as a whole (after NFC);
+    - *irregular* characters: they fold to no character (``ß`` -> ``ss``, soft hyphen ->
+      nothing, ``ﬁ`` -> ``fi``);
+    - *unsafe* ones among them, whose folded form holds a space beside other characters
+      (``\ufdfa``): those spaces are not collapsed, which the translate-and-collapse path
+      could not tell from the others.
     """
 
-    text: str
-    original_length: int
-    starts: tuple[int, ...] | None = None
-    ends: tuple[int, ...] | None = None
+    def __init__(self, keep_case: bool) -> None:
+        self.keep_case = keep_case
+        self.table = _FoldTable(keep_case)
+        category, normalize = unicodedata.category, unicodedata.normalize
+        marks: list[str] = []
+        irregular: list[str] = []
+        unsafe: list[str] = []
+        spaces: list[int] = []
+        # Planes 4-13, 15 and 16 hold no assigned character outside private use: all regular.
+        for code in (*range(0xD800), *range(0xE000, 0x40000), *range(0xE0000, 0xE1000)):
+            ch = chr(code)
+            kind = category(ch)
+            if kind[0] == "M":
+                marks.append(ch)
+                continue
+            if ch.isspace():
+                spaces.append(code)
+            if kind == "Cn" or (
+                ch not in _INVISIBLE
+                and normalize("NFKC", ch) == ch
+                and ch.casefold() == ch
+                and ch.lower() == ch
+                and ch.upper() == ch
+            ):
+                continue  # folds to itself or to one character without marks (see _fold_unit)
+            folded = self.table[code]
+            if len(folded) != 1:
+                irregular.append(ch)
+                if " " in folded and folded != " ":
+                    unsafe.append(ch)
+        # Two sets of expressions: for text of the Basic Multilingual Plane only, whose classes
+        # match in constant time, and for text with astral characters (ranges tried one by one).
+        self.bmp = _Patterns([c for c in marks if c <= "\uffff"], [c for c in irregular if c <= "\uffff"], unsafe)
+        self.full = _Patterns(marks, irregular, unsafe)
+        # Per code point: folded length << _LENGTH_SHIFT | _MARK | _SPACE (for the offsets).
+        kinds = np.full(0x110000, 1 << _LENGTH_SHIFT, dtype=np.uint8)
+        for ch in (*marks, *irregular):
+            length = len(self.table[ord(ch)])
+            if length >= 1 << (8 - _LENGTH_SHIFT):
+                raise AssertionError(f"fold: {ch!r} folds to {length} characters")
+            kinds[ord(ch)] = length << _LENGTH_SHIFT
+        kinds[[ord(c) for c in marks]] |= _MARK
+        kinds[spaces] |= _SPACE
+        kinds.flags.writeable = False
+        self.kinds = kinds
+        self.unit_folds: dict[str, str] = {}  # multi-character unit -> folded
+        self.decomposable: dict[str, bool] = {}  # unit -> folds like its characters one by one
+
+    def patterns(self, text: str) -> _Patterns:
+        return self.bmp if _ASTRAL.search(text) is None else self.full
+
+    def offsets(self, text: str, translated: str, length: int) -> tuple[_Offsets, _Offsets]:
+        """Original start and end of each folded character, for a text whose units are all
+        decomposable (``translated`` is ``text.translate(self.table)``, the folded text before
+        runs of spaces collapse, and ``length`` the folded length after)."""
+        n = len(text)
+        kinds = self.kinds[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+        # A mark continues the unit of the character before it, unless that one is a space.
+        joined = (kinds & _MARK) != 0
+        if n:
+            joined[0] = False
+            joined[1:] &= (kinds[:-1] & _SPACE) == 0
+        unit_starts = np.flatnonzero(~joined)
+        unit_ends = np.append(unit_starts[1:], n)
+        unit_of = np.cumsum(~joined) - 1
+        # Each translated character comes from one original character: its unit.
+        source = np.repeat(unit_of, kinds >> _LENGTH_SHIFT)
+        spaces = np.frombuffer(translated.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) == 0x20
+        if source.size != spaces.size:
+            raise AssertionError("fold: length table out of step with the translate table")
+        kept = np.ones(spaces.size, dtype=bool)
+        kept[1:] = ~(spaces[1:] & spaces[:-1])  # the first space of a run stays
+        source = source[kept]
+        if source.size != length:
+            raise AssertionError("fold: offsets out of step with the folded text")
+        starts: _Offsets = unit_starts[source]
+        ends: _Offsets = unit_ends[source]
+        return starts, ends
+
+    def unit(self, unit: str) -> str:
+        """The folded form of one unit (a character, or a base character and its marks)."""
+        if len(unit) == 1:
+            return self.table[ord(unit)]
+        folded = self.unit_folds.get(unit)
+        if folded is None:
+            if len(self.unit_folds) >= _UNIT_CACHE_LIMIT:
+                self.unit_folds.clear()
+            folded = self.unit_folds[unit] = _fold_unit(unicodedata.normalize("NFC", unit), self.keep_case)
+        return folded
+
+    def is_decomposable(self, unit: str) -> bool:
+        """Whether ``unit`` folds to what its characters fold to one by one, with no space that
+        would be collapsed differently: then translating the text character by character is exact."""
+        known = self.decomposable.get(unit)
+        if known is None:
+            folded = self.unit(unit)
+            table = self.table
+            known = folded == "".join([table[ord(ch)] for ch in unit]) and (" " not in folded or folded == " ")
+            if len(self.decomposable) >= _UNIT_CACHE_LIMIT:
+                self.decomposable.clear()
+            self.decomposable[unit] = known
+        return known
+
+    def general(self, text: str) -> tuple[str, _Segments]:
+        """Fold unit by unit: regular stretches translated at once, irregular units one at a time.
+
+        Returns the folded text and its map: segments ``(folded start, original start, original
+        end or -1)``; in a segment with -1 the i-th folded character comes from original character
+        ``original start + i`` alone, otherwise every folded character comes from the whole unit
+        ``[original start, original end)``.
+        """
+        table = self.table
+        seg_f: list[int] = []
+        seg_o: list[int] = []
+        seg_e: list[int] = []
+        pieces: list[str] = []
+        length = 0  # of the folded text so far
+        last_space = False
+        pos = 0
+        n = len(text)
+        matches = self.patterns(text).irregular_units.finditer(text)
+        while pos < n:
+            m = next(matches, None)
+            stop = n if m is None else m.start()
+            if stop > pos:  # a stretch of regular characters: 1:1, then runs of spaces collapse
+                stretch = text[pos:stop].translate(table)
+                if last_space:
+                    kept = stretch.lstrip(" ")
+                    pos += len(stretch) - len(kept)
+                    stretch = kept
+                if stretch:
+                    at = 0
+                    for run in _SPACE_RUN.finditer(stretch):
+                        keep = run.start() + 1
+                        seg_f.append(length)
+                        seg_o.append(pos + at)
+                        seg_e.append(-1)
+                        pieces.append(stretch[at:keep])
+                        length += keep - at
+                        at = run.end()
+                    seg_f.append(length)
+                    seg_o.append(pos + at)
+                    seg_e.append(-1)
+                    pieces.append(stretch[at:])
+                    length += len(stretch) - at
+                    last_space = stretch[-1] == " "
+            if m is None:
+                break
+            start, pos = m.span()
+            folded = self.unit(m.group())
+            if not folded:
+                continue
+            if folded == " ":
+                if last_space:
+                    continue
+                last_space = True
+            else:
+                last_space = False
+            seg_f.append(length)
+            seg_o.append(start)
+            seg_e.append(pos)
+            pieces.append(folded)
+            length += len(folded)
+        return "".join(pieces), (seg_f, seg_o, seg_e)
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+class _Patterns:
+    """Regular expressions over the special characters of one folding mode (see _Folder)."""
+
+    def __init__(self, marks: list[str], irregular: list[str], unsafe: list[str]) -> None:
+        mark_class = _char_class(marks)
+        irregular_class = _char_class(irregular)
+        # A unit: a non-space character and the combining marks after it, or marks alone.
+        self.units = re.compile(rf"[^\s]?{mark_class}+")
+        # Where the translated text is not 1:1 with the original (units, irregular characters).
+        self.special = re.compile(f"{mark_class}|{irregular_class}")
+        self.marks = re.compile(mark_class)
+        self.unsafe = re.compile(_char_class(unsafe)) if unsafe else None
+        self.irregular_units = re.compile(rf"[^\s]?{mark_class}+|{irregular_class}")
+
+
+def _char_class(chars: list[str]) -> str:
+    """A regular-expression character class of ``chars`` (sorted), written as ranges."""
+    codes = sorted(map(ord, chars))
+    parts: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        first, last = chr(codes[i]), chr(codes[j])
+        parts.append(re.escape(first) if i == j else f"{re.escape(first)}-{re.escape(last)}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+_FOLDERS: dict[bool, _Folder] = {}
+_FOLDERS_LOCK = threading.Lock()
+
+
+def _folder(keep_case: bool) -> _Folder:
+    folder = _FOLDERS.get(keep_case)
+    if folder is None:
+        with _FOLDERS_LOCK:
+            folder = _FOLDERS.get(keep_case)
+            if folder is None:
+                folder = _FOLDERS[keep_case] = _Folder(keep_case)
+    return folder
+
+
+def warm_up() -> None:
+    """Build the folding tables now (about 0.2 s per mode, once per process) instead of on the first text."""
+    _folder(False)
+    _folder(True)
+
+
+_SPACE_RUN = re.compile(" {2,}")
+
+# (folded starts, original starts, original ends or -1): see _Folder.general
+_Segments = tuple[list[int], list[int], list[int]]
+_Offsets = npt.NDArray[np.intp]
+
+
+class Folded:
+    """Folded text plus a map from each folded character to the original range it came from.
+
+    The map is built on the first :meth:`span` call (most texts are folded and scanned
+    without ever being mapped back); there is none when the mapping is the identity.
+    """
+
+    __slots__ = ("_ends", "_pending", "_segments", "_starts", "original_length", "text")
+
+    def __init__(
+        self,
+        text: str,
+        original_length: int,
+        segments: _Segments | None = None,
+        *,
+        pending: tuple[_Folder | None, str, str] | None = None,
+    ) -> None:
+        self.text = text
+        self.original_length = original_length
+        self._segments = segments
+        # (folder, original, translated): what the map is built from, until it is; no folder when the
+        # text is 1:1 with the original but for runs of spaces
+        self._pending = pending
+        self._starts: _Offsets | None = None
+        self._ends: _Offsets | None = None
+
+    def __repr__(self) -> str:
+        return f"Folded(text={self.text!r}, original_length={self.original_length})"
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` for the non-empty folded range ``[start, end)``."""
         if not 0 <= start < end <= len(self.text):
             raise ValueError(f"bad folded range [{start}, {end}) for length {len(self.text)}")
-        if self.starts is None or self.ends is None:
+        if self._pending is not None:
+            folder, original, translated = self._pending
+            if folder is None:  # 1:1 but for the runs of spaces: one segment after each run
+                self._segments = _collapse_segments(translated)
+            else:
+                self._starts, self._ends = folder.offsets(original, translated, len(self.text))
+            self._pending = None
+        if self._starts is not None and self._ends is not None:
+            return int(self._starts[start]), int(self._ends[end - 1])
+        if self._segments is None:
             return start, end
-        return self.starts[start], self.ends[end - 1]
+        seg_f, seg_o, seg_e = self._segments
+        k = bisect_right(seg_f, start) - 1
+        unit_end = seg_e[k]
+        o_start = seg_o[k] if unit_end >= 0 else seg_o[k] + start - seg_f[k]
+        last = end - 1
+        k = bisect_right(seg_f, last) - 1
+        unit_end = seg_e[k]
+        o_end = unit_end if unit_end >= 0 else seg_o[k] + last - seg_f[k] + 1
+        return o_start, o_end
 
 
-def _collapse_spaces(text: str, original_length: int) -> Folded:
-    """Collapse runs of spaces in a 1:1-folded text, keeping the offset map."""
-    starts: list[int] = []
-    pieces: list[str] = []
-    pos = 0
-    for m in _SPACE_RUN.finditer(text):
-        pieces.append(text[pos : m.start() + 1])
-        starts.extend(range(pos, m.start() + 1))
-        pos = m.end()
-    pieces.append(text[pos:])
-    starts.extend(range(pos, len(text)))
-    ends = tuple(s + 1 for s in starts)
-    return Folded("".join(pieces), original_length, tuple(starts), ends)
-
-
-def _fold_slow(text: str, keep_case: bool) -> Folded:
-    """General path: units of base + combining marks, any expansion or deletion."""
-    table = _TABLES[keep_case]
-    out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    n = len(text)
-    i = 0
-    last_space = False
-    while i < n:
-        j = i + 1
-        while j < n and unicodedata.category(text[j]).startswith("M") and not text[i].isspace():
-            j += 1
-        unit = text[i:j]
-        folded = table[ord(unit)] if j - i == 1 else _fold_unit(unicodedata.normalize("NFC", unit), keep_case)
-        if folded == " ":
-            if last_space:
-                i = j
-                continue
-            last_space = True
-        elif folded:
-            last_space = False
-        for ch in folded:
-            out.append(ch)
-            starts.append(i)
-            ends.append(j)
-        i = j
-    return Folded("".join(out), n, tuple(starts), tuple(ends))
+def _collapse_segments(translated: str) -> _Segments:
+    """The map of ``_SPACE_RUN.sub(" ", translated)`` back to ``translated`` (1:1 with the original)."""
+    seg_f, seg_o = [0], [0]
+    length = pos = 0
+    for run in _SPACE_RUN.finditer(translated):
+        length += run.start() + 1 - pos
+        pos = run.end()
+        seg_f.append(length)
+        seg_o.append(pos)
+    return seg_f, seg_o, [-1] * len(seg_f)
 
 
 def fold(text: str, *, keep_case: bool = False) -> Folded:
     """Fold ``text`` for matching (see the module doc); ``keep_case`` skips case folding only."""
-    table = _TABLES[keep_case]
-    quick = text.translate(table)
-    if len(quick) == len(text) and not table.has_irregular(text):
+    folder = _folder(keep_case)
+    quick = text.translate(folder.table)
+    n = len(text)
+    patterns = folder.patterns(text)
+    if patterns.special.search(text) is None:  # every character folds to one: 1:1 but for space runs
         if "  " in quick:
-            return _collapse_spaces(quick, len(text))
-        return Folded(quick, len(text))
-    return _fold_slow(text, keep_case)
+            return Folded(_SPACE_RUN.sub(" ", quick), n, pending=(None, text, quick))
+        return Folded(quick, n)
+    if (patterns.unsafe is None or patterns.unsafe.search(text) is None) and (
+        patterns.marks.search(text) is None or all(map(folder.is_decomposable, set(patterns.units.findall(text))))
+    ):
+        # Character by character is exact here: the map is built if and when it is asked for.
+        return Folded(_SPACE_RUN.sub(" ", quick) if "  " in quick else quick, n, pending=(folder, text, quick))
+    folded, segments = folder.general(text)
+    return Folded(folded, n, segments)
 
 
 @lru_cache(maxsize=1 << 16)

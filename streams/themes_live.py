@@ -151,9 +151,7 @@ async def publish_themes(bootstrap: str, topic: str, themes: Sequence[Theme], re
     """Put (or, for ``removed`` ids, tombstone) theme records, waiting for every acknowledgement."""
     producer: AIOKafkaProducer = make_producer(bootstrap)
     async with producer:
-        futures = [
-            await producer.send(topic, key=t.id.encode(), value=encode(theme_to_record(t))) for t in themes
-        ]
+        futures = [await producer.send(topic, key=t.id.encode(), value=encode(theme_to_record(t))) for t in themes]
         futures += [await producer.send(topic, key=theme_id.encode(), value=None) for theme_id in removed]
         await asyncio.gather(*futures)
 

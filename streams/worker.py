@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import faust
 
 from agents.themes import Theme, load_theme_file
+from agents.warmup import warm_up
 from streams.admin import ensure_topics
 from streams.app import DEFAULT_APP_ID, NewsmonApp, create_app
 from streams.pipeline import Pipeline, wire
@@ -33,6 +34,7 @@ def build(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, w
 def run(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, web: bool = True) -> None:
     """Blocks until SIGTERM/SIGINT; Faust flushes producers and commits offsets on the way out."""
     themes = load_theme_file(settings.themes_file)  # refuse to start on an invalid theme file
+    warm_up()  # load language profiles and folding tables now, not on the first article
     asyncio.run(prepare(settings, bootstrap, themes))
     pipeline = build(settings, bootstrap, app_id=app_id, web=web)
     worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)

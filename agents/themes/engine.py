@@ -106,6 +106,7 @@ class _Context:
         self.folded = folded
         self._word_starts: list[int] | None = None
         self._sentence_starts: list[int] | None = None
+        self._sentences: dict[int, int] = {}  # folded offset -> sentence index, as asked for
 
     def word_index(self, pos: int) -> int:
         if self._word_starts is None:
@@ -113,9 +114,12 @@ class _Context:
         return bisect_right(self._word_starts, pos) - 1
 
     def sentence_index(self, pos: int) -> int:
-        if self._sentence_starts is None:
-            self._sentence_starts = sentence_starts(self.original)
-        return bisect_right(self._sentence_starts, self.folded.span(pos, pos + 1)[0])
+        known = self._sentences.get(pos)
+        if known is None:
+            if self._sentence_starts is None:
+                self._sentence_starts = sentence_starts(self.original)
+            known = self._sentences[pos] = bisect_right(self._sentence_starts, self.folded.span(pos, pos + 1)[0])
+        return known
 
 
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'»”’)\]]*\s+|\n")
@@ -178,9 +182,9 @@ class Tagger:
             self._themes.append(_CompiledTheme(theme, excluded, rules))
         self._entries = list(entries.values())
         self._automaton = ahocorasick.Automaton()
-        for index, (key, entry) in enumerate(entries.items()):
-            self._automaton.add_word(key, index)
+        for key, entry in entries.items():
             entry.payloads.sort(key=lambda p: (p[1], p[2]))
+            self._automaton.add_word(key, (entry.length, entry.start_boundary, entry.end_boundary, entry.payloads))
         if entries:
             self._automaton.make_automaton()
 
@@ -226,14 +230,19 @@ class Tagger:
         found: dict[int, dict[int, list[_Hit]]] = {}
         if not self._entries:
             return found
-        for last, index in self._automaton.iter(s):
-            entry = self._entries[index]
-            start = last - entry.length + 1
+        for last, (length, start_boundary, end_boundary, payloads) in self._automaton.iter(s):
+            start = last - length + 1
+            if start_boundary and start > 0:
+                before = s[start - 1]
+                if before.isalnum() or before == "_":  # _word, inlined: this runs for every automaton hit
+                    continue
             end = last + 1
-            if entry.start_boundary and start > 0 and _word(s[start - 1]):
-                continue
-            bounded = not entry.end_boundary or end >= n or not _word(s[end])
-            for kind, ti, si, term, extra in entry.payloads:
+            if end_boundary and end < n:
+                after = s[end]
+                bounded = not (after.isalnum() or after == "_")
+            else:
+                bounded = True
+            for kind, ti, si, term, extra in payloads:
                 hit_end = end
                 if kind == _PLAIN:
                     if not bounded:
@@ -353,14 +362,21 @@ def _fire(rule: _CompiledRule, groups: list[list[_Hit]], veto: list[_Hit], conte
     if rule.near == SENTENCE:
         sentence = context.sentence_index
         veto_keys = {sentence(h[0]) for h in veto}
+        # Per group: its first hit in each sentence.
+        firsts: list[dict[int, _Hit]] = []
+        for group in others:
+            first: dict[int, _Hit] = {}
+            for h in group:
+                first.setdefault(sentence(h[0]), h)
+            firsts.append(first)
         used: list[tuple[_Hit, ...]] = []
         for anchor in anchors:
             key = sentence(anchor[0])
             if key in veto_keys:
                 continue
             combo = [anchor]
-            for group in others:
-                near = next((h for h in group if sentence(h[0]) == key), None)
+            for first in firsts:
+                near = first.get(key)
                 if near is None:
                     break
                 combo.append(near)

@@ -159,3 +159,30 @@ def test_random_text_never_crashes_and_offsets_are_in_range(text: str) -> None:
     for match in tagger.tag(text):
         for e in match.evidence:
             assert 0 <= e.start < e.end <= len(text)
+
+
+def test_cased_term_against_a_dotted_capital_i() -> None:
+    # "İS" folds to "is", the key of "=IS"; checking its case folds "İS" with case kept (to "IS":
+    # diacritics go, as in "ÜS"), which used to raise TypeError and dead-letter the article.
+    tagger = Tagger(
+        themes(
+            """
+            [[theme]]
+            id = "t"
+            name = "t"
+            description = "d"
+            threshold = 1
+
+            [theme.terms.is]
+            intl = ["=IS"]
+
+            [[theme.rules]]
+            id = "r"
+            all = ["is"]
+            weight = 1
+            """
+        )
+    )
+    [match] = tagger.tag("İS and is")
+    assert [(e.start, e.end) for e in match.evidence] == [(0, 2)]
+    assert tag_ids(tagger, "is and is") == []
