@@ -11,24 +11,6 @@ from agents.records import SCHEMA_VERSION, RawArticle, document_text
 from agents.text import strip_markup
 
 
-class _Evidence(Protocol):
-    term: str
-    start: int
-    end: int
-    rule: str
-
-
-class _Match(Protocol):
-    @property
-    def theme(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def evidence(self) -> Sequence[Any]: ...
-
-
 class TaggerLike(Protocol):
     def tag(self, text: str, lang: str | None = None) -> Sequence[Any]: ...
 

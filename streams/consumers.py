@@ -37,6 +37,17 @@ async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicP
     return out
 
 
+async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    """The offset the next record of each partition of ``topics`` will get."""
+    consumer = standalone_consumer(bootstrap)
+    await consumer.start()
+    try:
+        tps = await topic_partitions(bootstrap, topics)
+        return dict(await consumer.end_offsets(tps))
+    finally:
+        await consumer.stop()
+
+
 def standalone_consumer(bootstrap: str) -> AIOKafkaConsumer:
     """A consumer outside any group: it commits nothing and sees every partition it assigns."""
     return AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)

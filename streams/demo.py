@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiokafka.structs import TopicPartition
@@ -27,7 +22,8 @@ from aiokafka.structs import TopicPartition
 from agents.alerting import alert_id, format_alert_line
 from agents.records import RawArticle, decode_json
 from agents.themes import load_theme_file
-from streams.consumers import standalone_consumer, topic_partitions
+from streams.consumers import end_offsets, standalone_consumer, topic_partitions
+from streams.processes import Deployment, worker_child
 from streams.settings import Settings
 from streams.topics import ALERTS, DLQ, TAGGED, topic_name
 from streams.worker import prepare
@@ -57,42 +53,6 @@ class DemoSummary:
             out.append(f"alerts {theme}: {self.new_alerts[theme]} new{note}")
         out.append(f"done in {self.seconds:.1f}s")
         return out
-
-
-async def _end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
-    consumer = standalone_consumer(bootstrap)
-    await consumer.start()
-    try:
-        tps = await topic_partitions(bootstrap, topics)
-        return dict(await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
-
-
-def start_worker(bootstrap: str, app_id: str, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap}
-    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker", "--no-web", "--app-id", app_id],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    finally:
-        log.close()
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 async def watch(
@@ -179,11 +139,12 @@ async def run_demo(
     began = time.monotonic()
     themes = load_theme_file(settings.themes_file)
     await prepare(settings, bootstrap, themes)
-    start = await _end_offsets(bootstrap, [topic_name(settings, t) for t in (TAGGED, DLQ, ALERTS)])
+    start = await end_offsets(bootstrap, [topic_name(settings, t) for t in (TAGGED, DLQ, ALERTS)])
     log_path = settings.state_dir / "demo-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     say(f"starting worker (log: {log_path})")
-    worker = start_worker(bootstrap, app_id, log_path)
+    deployment = Deployment(bootstrap, settings.topic_prefix, app_id, settings.state_dir, settings.themes_file)
+    worker = worker_child(deployment, log_path).start()
     try:
         say(f"replaying {len(articles)} article(s)")
         await publish(bootstrap, articles)
@@ -193,12 +154,12 @@ async def run_demo(
             articles,
             start,
             say=say,
-            worker_alive=lambda: worker.poll() is None,
+            worker_alive=lambda: worker.alive,
             timeout=timeout,
         )
     finally:
         with contextlib.suppress(Exception):
-            code = await asyncio.to_thread(stop_process, worker)
+            code = await asyncio.to_thread(worker.stop)
             say(f"worker stopped (exit code {code})")
     summary.seconds = time.monotonic() - began
     return summary

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import socket
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,17 +45,6 @@ def utc_now() -> str:
 
 
 @dataclass
-class PipelineStats:
-    """Counters the worker logs and the demo/bench read."""
-
-    processed: int = 0
-    dead_lettered: int = 0
-    alerts: int = 0
-    by_lang: Counter[str] = field(default_factory=Counter)
-    by_theme: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass
 class Pipeline:
     app: NewsmonApp
     raw: faust.TopicT
@@ -65,7 +53,6 @@ class Pipeline:
     dlq: faust.TopicT
     themes: LiveThemes
     alerted: Any
-    stats: PipelineStats
 
 
 def wire(
@@ -74,7 +61,6 @@ def wire(
     themes: LiveThemes,
     *,
     now: Callable[[], str] = utc_now,
-    on_alert: Callable[[dict[str, Any]], None] | None = None,
 ) -> Pipeline:
     """Register topics, the ``alerted`` table, the article agent and the theme watcher on ``app``."""
     raw = app.topic(topic_name(settings, RAW), partitions=PARTITIONS)
@@ -84,7 +70,6 @@ def wire(
     # "Already alerted" state: key "theme|article_id", value the alert id.  Backed by its
     # changelog topic, so a restarted worker remembers what it has alerted.
     alerted = app.Table("alerted", default=None, partitions=PARTITIONS, key_type=str, value_type=str)
-    stats = PipelineStats()
     worker_name = socket.gethostname()
 
     progress: Progress[TP] = Progress()
@@ -103,7 +88,6 @@ def wire(
             failed_at=now(),
             worker=worker_name,
         )
-        stats.dead_lettered += 1
         log.warning("dead-lettered %s[%s]@%s at %s: %s", msg.topic, msg.partition, msg.offset, stage, reason)
         await dlq.send(key=msg.key, value=encode(record))
 
@@ -122,8 +106,6 @@ def wire(
             return {"dlq": STAGE_PROCESS, "reason": reason}
         article_id = record["id"]
         await tagged.send(key=article_id.encode(), value=encode(record))
-        stats.processed += 1
-        stats.by_lang[record["lang"]] += 1
         matches = {m["theme"]: m for m in record["themes"]}
         emitted: list[str] = []
         origin = msg.origin
@@ -141,8 +123,6 @@ def wire(
             alert = alert_event(record, matches[theme], detected_at=now())
             alerted[dedup_key(theme, article_id)] = f"{alert['id']} {origin}"
             await alerts.send(key=theme.encode(), value=encode(alert))
-            stats.alerts += 1
-            stats.by_theme[theme] += 1
             if log.isEnabledFor(logging.INFO):  # one INFO line per alert; no title clean-up when not logged
                 log.info(
                     "ALERT %s %s %s score=%s %r",
@@ -153,8 +133,6 @@ def wire(
                     for_terminal(record["title"], 120),
                 )
             emitted.append(alert["id"])
-            if on_alert is not None:
-                on_alert(alert)
         return {"id": article_id, "lang": record["lang"], "themes": sorted(matches), "alerts": emitted}
 
     async def fill_gap(tp: TP, start: int, end: int) -> None:
@@ -261,7 +239,7 @@ def wire(
             await app.crash(exc)
 
     app.task(watch_themes)
-    return Pipeline(app, raw, tagged, alerts, dlq, themes, alerted, stats)
+    return Pipeline(app, raw, tagged, alerts, dlq, themes, alerted)
 
 
 @dataclass

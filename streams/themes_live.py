@@ -56,7 +56,6 @@ class LiveThemes:
         self.tagger = Tagger(list(self.themes.values()))
         self.ready = asyncio.Event()
         self.generation = 0
-        self.rejected = 0
         if initial:
             self.ready.set()
 
@@ -91,7 +90,6 @@ class LiveThemes:
                         if reason is None:
                             changed = True
                             continue
-                        self.rejected += 1
                         log.warning(
                             "skipped bad theme record at %s[%s]@%s: %s", topic, record.partition, record.offset, reason
                         )

@@ -4,52 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from streams.consumers import topic_partitions
+from streams.consumers import end_offsets, topic_partitions
+
+__all__ = ["Env", "WorkerProcess", "collect", "end_offsets", "produce", "values"]
+from streams.processes import Child, Deployment, worker_child
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_THEMES = REPO / "themes" / "themes.toml"
 
 
-@dataclass
-class Env:
-    """One isolated newsmon deployment on the test broker: its own topic prefix, app id and state."""
+@dataclass(frozen=True)
+class Env(Deployment):
+    """One isolated newsmon deployment on the test broker, with the CLI at hand."""
 
-    bootstrap: str
-    prefix: str
-    app_id: str
-    state_dir: Path
     themes_file: Path = SHIPPED_THEMES
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def topic(self, base: str) -> str:
-        return f"{self.prefix}{base}"
-
-    def environ(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
-        env.update(
-            {
-                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-                "NEWSMON_TOPIC_PREFIX": self.prefix,
-                "NEWSMON_STATE_DIR": str(self.state_dir),
-                "NEWSMON_THEMES_FILE": str(self.themes_file),
-                "NEWSMON_LOG_LEVEL": "INFO",
-            }
-        )
-        env.update(self.extra)
-        return env
 
     def cli(self, *args: str, timeout: float = 120.0, input_: bytes | None = None) -> subprocess.CompletedProcess[str]:
         """Run ``newsmon ARGS`` against this deployment and return the completed process."""
@@ -64,55 +43,21 @@ class Env:
         )
 
 
-class WorkerProcess:
-    """``newsmon worker`` in a subprocess, stopped with SIGTERM (or killed) by the test."""
+class WorkerProcess(Child):
+    """``newsmon worker`` in a subprocess; a test fails if it does not stop on SIGTERM."""
 
     def __init__(self, env: Env, log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
+        worker = worker_child(env, log_path)
+        super().__init__(worker.name, worker.cmd, worker.env, log_path)
 
-    def start(self) -> WorkerProcess:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams", "worker", "--no-web", "--app-id", self.env.app_id],
-                env=self.env.environ(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        finally:
-            log.close()
-        return self
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 60.0) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError(f"worker did not stop within {timeout}s of SIGTERM; log:\n{self.log()}") from None
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+    def stop(self, timeout: float = 60.0) -> int | None:
+        code = super().stop(timeout)
+        if self.killed:
+            raise AssertionError(f"worker did not stop within {timeout}s of SIGTERM; log:\n{self.log()}")
+        return code
 
     def log(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return self.log_tail(lines)
 
 
 async def produce(
@@ -158,16 +103,6 @@ async def collect(
     finally:
         await consumer.stop()
     return records
-
-
-async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = await topic_partitions(bootstrap, topics)
-        return dict(await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
 
 
 def values(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[dict[str, Any]]:

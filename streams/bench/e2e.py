@@ -27,10 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -59,8 +56,9 @@ from streams.bench.resources import (
 )
 from streams.bench.runner import judged, percentile
 from streams.consumers import topic_partitions
+from streams.processes import Child, Deployment, worker_child
 from streams.producer import make_producer
-from streams.settings import Settings, get_settings
+from streams.settings import get_settings
 from streams.topics import ALERTS, RAW, TAGGED, TopicSpec
 
 Say = Callable[[str], None]
@@ -158,97 +156,6 @@ def matching_templates(articles: Sequence[Any], themes_file: Path) -> list[Templ
 
 
 # --------------------------------------------------------------------------- deployments and processes
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """One isolated pipeline on the broker: its own topic prefix, app id and state directory."""
-
-    bootstrap: str
-    prefix: str
-    app_id: str
-    state_dir: Path
-    themes_file: Path
-
-    def topic(self, base: str) -> str:
-        return f"{self.prefix}{base}"
-
-    @property
-    def settings(self) -> Settings:
-        return Settings(
-            kafka_bootstrap_servers=self.bootstrap,
-            topic_prefix=self.prefix,
-            state_dir=self.state_dir,
-            themes_file=self.themes_file,
-        )
-
-    def environ(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
-        env.update(
-            {
-                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-                "NEWSMON_TOPIC_PREFIX": self.prefix,
-                "NEWSMON_STATE_DIR": str(self.state_dir),
-                "NEWSMON_THEMES_FILE": str(self.themes_file),
-                "NEWSMON_LOG_LEVEL": "INFO",
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        return env
-
-
-class Child:
-    """A measured process (worker or baseline app), its output in a log file; stopped with SIGTERM."""
-
-    def __init__(self, name: str, cmd: Sequence[str], env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.cmd = list(cmd)
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Child:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 30.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def check(self) -> None:
-        if not self.alive:
-            code = self.proc.returncode if self.proc is not None else None
-            raise BenchError(f"{self.name} exited ({code}); last lines of {self.log_path}:\n{self.log_tail()}")
-
-
-def worker_child(dep: Deployment, logs: Path) -> Child:
-    cmd = [sys.executable, "-m", "streams", "worker", "--no-web", "--app-id", dep.app_id]
-    return Child("worker", cmd, dep.environ(), logs / f"{dep.app_id}.log")
 
 
 def baseline_child(mode: str, dep: Deployment, input_topic: str, output_topic: str, logs: Path) -> Child:
@@ -687,7 +594,7 @@ async def _run(
                 n = scale.articles if mode == "passthrough" else scale.naive_articles
                 drains[mode] = await drain_baseline(mode, dep, raw, n, logs, offsets, say)
 
-        worker = worker_child(worker_dep, logs).start()
+        worker = worker_child(worker_dep, logs / f"{worker_dep.app_id}.log").start()
         profiler: Profiler | None = None
         try:
             if do_e2e:

@@ -4,39 +4,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from agents.records import RawArticle, encode
+from agents.records import RawArticle
 from streams.settings import REPO_ROOT, get_settings
 
 
 async def _publish(bootstrap: str, topic: str, articles: Sequence[RawArticle]) -> None:
     from streams.producer import make_producer
+    from streams.replay import publish, to_record
 
     async with make_producer(bootstrap) as producer:
-        futures = [await producer.send(topic, key=a["id"].encode(), value=encode(a)) for a in articles]
-        await asyncio.gather(*futures)
+        await publish(producer, topic, [to_record(a) for a in articles])
 
 
 def _read_seeds(paths: Sequence[Path]) -> list[RawArticle]:
-    from agents.seeds import SeedFileError, parse_seed_file
+    from agents.seeds import SeedFileError
+    from streams.replay import discover, load, utc_timestamp
 
-    fetched_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    files: list[Path] = []
-    for path in paths:
-        files += sorted(p for p in path.iterdir() if p.suffix in {".txt", ".jsonl"}) if path.is_dir() else [path]
-    articles: list[RawArticle] = []
-    for file in files:
-        try:
-            articles += parse_seed_file(file.read_bytes(), path=str(file), fetched_at=fetched_at)
-        except SeedFileError as exc:
-            raise click.ClickException(str(exc)) from exc  # already names file and line
-        except OSError as exc:
-            raise click.ClickException(f"{file}: {exc.strerror or exc}") from exc
-    return articles
+    try:
+        sources = load(discover(paths), fetched_at=utc_timestamp())
+    except SeedFileError as exc:
+        raise click.ClickException(str(exc)) from exc  # names file and line
+    return [article for source in sources for article in source.articles]
 
 
 @click.command()
