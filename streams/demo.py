@@ -22,11 +22,11 @@ from aiokafka.structs import TopicPartition
 from agents.alerting import alert_id, format_alert_line
 from agents.records import RawArticle, decode_json
 from agents.themes import load_theme_file
-from streams.consumers import end_offsets, standalone_consumer, topic_partitions
+from streams.kafka.consumers import end_offsets, standalone_consumer, topic_partitions
+from streams.kafka.topics import ALERTS, DLQ, TAGGED, topic_name
+from streams.pipeline.worker import prepare
 from streams.processes import Deployment, worker_child
 from streams.settings import Settings
-from streams.topics import ALERTS, DLQ, TAGGED, topic_name
-from streams.worker import prepare
 
 
 @dataclass

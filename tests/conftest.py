@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.kafka.embedded import EmbeddedBroker, free_port
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,8 +64,8 @@ def run_sync(coro: Any) -> Any:
 @pytest.fixture
 def topic_factory(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> Iterator[Callable[..., str]]:
     """Create unique topics for one test (returned once visible to clients); deleted when it ends."""
-    from streams.admin import admin_client, ensure_topics
-    from streams.topics import TopicSpec
+    from streams.kafka.admin import admin_client, ensure_topics
+    from streams.kafka.topics import TopicSpec
 
     created: list[str] = []
 

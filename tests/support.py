@@ -15,9 +15,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from streams.consumers import end_offsets, topic_partitions
+from streams.kafka.consumers import end_offsets, topic_partitions
 
 __all__ = ["Env", "WorkerProcess", "collect", "end_offsets", "produce", "values"]
+from streams.kafka.limits import MAX_MESSAGE_BYTES
 from streams.processes import Child, Deployment, worker_child
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,7 +83,10 @@ async def collect(
     Waits on records, not on sleeps: it returns as soon as the condition holds.
     """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_partition_fetch_bytes=16 * 2**20
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
     )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []

@@ -121,7 +121,7 @@ def test_kafka_is_a_single_node_kraft_broker_with_a_healthcheck(services: dict[s
     for name in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG", "DEFAULT"):
         assert env[f"KAFKA_{name}_REPLICATION_FACTOR"] == "1"
 
-    from streams.broker import MAX_MESSAGE_BYTES
+    from streams.kafka.limits import MAX_MESSAGE_BYTES
 
     assert env["KAFKA_MESSAGE_MAX_BYTES"] == str(MAX_MESSAGE_BYTES)
 

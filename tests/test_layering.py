@@ -20,8 +20,8 @@ FORBIDDEN = frozenset({"faust", "mode", "aiokafka", "streams"})
 DYNAMIC_IMPORTS = frozenset({"import_module", "__import__"})
 
 
-def forbidden_imports(source: str, filename: str = "<string>") -> list[str]:
-    """``line: module`` for every import of a forbidden top-level package in ``source``."""
+def forbidden_imports(source: str, filename: str = "<string>", forbidden: frozenset[str] = FORBIDDEN) -> list[str]:
+    """``line: module`` for every import in ``source`` of a module in ``forbidden`` or below one."""
     found: list[str] = []
     for node in ast.walk(ast.parse(source, filename=filename)):
         modules: list[str] = []
@@ -37,7 +37,8 @@ def forbidden_imports(source: str, filename: str = "<string>") -> list[str]:
             if name in DYNAMIC_IMPORTS and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 modules = [first.value]
         for module in modules:
-            if module.split(".")[0] in FORBIDDEN:
+            parts = module.split(".")
+            if any(".".join(parts[:n]) in forbidden for n in range(1, len(parts) + 1)):
                 found.append(f"{getattr(node, 'lineno', '?')}: {module}")
     return found
 
@@ -54,6 +55,32 @@ def test_agents_has_modules() -> None:
 def test_agents_import_nothing_from_faust_kafka_or_streams(path: Path) -> None:
     found = forbidden_imports(path.read_text(encoding="utf-8"), str(path))
     assert not found, f"{path.relative_to(REPO)} imports plumbing: {found}"
+
+
+# Sources (producers of raw articles) and sinks (consumers of outputs) run without the worker.
+EDGE_PACKAGES = (REPO / "streams" / "sources", REPO / "streams" / "sinks")
+EDGE_FORBIDDEN = frozenset({"faust", "mode", "streams.pipeline", "streams.cli"})
+
+
+def edge_modules() -> list[Path]:
+    return sorted(p for package in EDGE_PACKAGES for p in package.rglob("*.py"))
+
+
+def test_sources_and_sinks_exist() -> None:
+    names = {p.parent.name for p in edge_modules()}
+    assert {"sources", "sinks"} <= names, names
+
+
+@pytest.mark.parametrize("path", edge_modules(), ids=lambda p: str(p.relative_to(REPO)))
+def test_sources_and_sinks_do_not_import_the_pipeline(path: Path) -> None:
+    found = forbidden_imports(path.read_text(encoding="utf-8"), str(path), EDGE_FORBIDDEN)
+    assert not found, f"{path.relative_to(REPO)} imports the pipeline, Faust or the CLI: {found}"
+
+
+def test_the_edge_scan_catches_a_pipeline_import() -> None:
+    source = "from streams.pipeline.app import create_app\nfrom streams.kafka.producer import make_producer"
+    assert forbidden_imports(source, forbidden=EDGE_FORBIDDEN) == ["1: streams.pipeline.app"]
+    assert forbidden_imports("import streams.pipeline", forbidden=EDGE_FORBIDDEN) == ["1: streams.pipeline"]
 
 
 @pytest.mark.parametrize(

@@ -43,8 +43,6 @@ from aiokafka.structs import TopicPartition
 from agents.enrich import enrich
 from agents.records import SCHEMA_VERSION, decode_raw_article, encode
 from agents.themes import Tagger, load_theme_file
-from streams.admin import ensure_topics
-from streams.app import PARTITIONS
 from streams.bench.model import Result
 from streams.bench.resources import (
     ProcessMeter,
@@ -54,12 +52,15 @@ from streams.bench.resources import (
     mb,
     summarize_profile,
 )
-from streams.bench.runner import judged, percentile
-from streams.consumers import topic_partitions
+from streams.bench.stats import judged, percentile
+from streams.kafka.admin import ensure_topics
+from streams.kafka.consumers import topic_partitions
+from streams.kafka.limits import MAX_MESSAGE_BYTES
+from streams.kafka.producer import make_producer
+from streams.kafka.topics import ALERTS, RAW, TAGGED, TopicSpec
+from streams.pipeline.app import PARTITIONS
 from streams.processes import Child, Deployment, worker_child
-from streams.producer import make_producer
 from streams.settings import get_settings
-from streams.topics import ALERTS, RAW, TAGGED, TopicSpec
 
 Say = Callable[[str], None]
 
@@ -351,7 +352,7 @@ async def measure_latency(
         group_id=None,
         enable_auto_commit=False,
         fetch_max_wait_ms=50,
-        max_partition_fetch_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
     )
     await consumer.start()
     sent: dict[str, float] = {}
@@ -560,7 +561,7 @@ async def _run(
     bootstrap: str, scale: Scale, sections: Sequence[str], say: Say, profile_path: Path | None, root: Path
 ) -> Outcome:
     from streams.bench.corpus import build_corpus
-    from streams.worker import prepare
+    from streams.pipeline.worker import prepare
 
     themes_file = get_settings().themes_file
     run_id = uuid.uuid4().hex[:8]

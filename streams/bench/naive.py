@@ -8,7 +8,7 @@ theme, ``*`` as a word tail) over the full text, and sends a tagged record.
 ``--mode passthrough``: the ceiling the framework allows.  One Faust agent decodes the
 JSON and forwards it, re-encoded, to the output topic.
 
-Both use the worker's Faust configuration (``streams.app.create_app``: same producer,
+Both use the worker's Faust configuration (``streams.pipeline.app.create_app``: same producer,
 batching, poll sizes), read a topic the benchmark has filled beforehand and write to
 their own output topic with the input's key.  Run:
 
@@ -84,7 +84,7 @@ def build_app(
     themes_file: Path | None = None,
 ) -> Any:
     """The baseline app (not started): one agent from ``input_topic`` to ``output_topic``."""
-    from streams.app import PARTITIONS, create_app
+    from streams.pipeline.app import PARTITIONS, create_app
     from streams.settings import Settings
 
     if mode not in MODES:

@@ -63,7 +63,7 @@ class ProcessMeter:
 
 async def changelog_state(bootstrap: str, topic: str) -> tuple[int, int]:
     """(entries, bytes of keys and values) written to a table's changelog topic."""
-    from streams.consumers import standalone_consumer, topic_partitions
+    from streams.kafka.consumers import standalone_consumer, topic_partitions
 
     consumer = standalone_consumer(bootstrap)
     await consumer.start()
@@ -164,7 +164,7 @@ LIBRARY_AREAS: tuple[tuple[str, str], ...] = (
     ("asyncio/", "asyncio event loop"),
 )
 # Outer frames every stack of the worker has: never where the time goes.
-_ENTRY_FILES = ("streams/__main__.py", "streams/cli/", "streams/worker.py")
+_ENTRY_FILES = ("streams/__main__.py", "streams/cli/", "streams/pipeline/worker.py")
 
 
 def split_frame(frame: str) -> tuple[str, str]:

@@ -9,9 +9,9 @@ import sys
 import click
 
 from agents.alerting import format_alert_line
-from streams.broker import BrokerError, bootstrap_servers
+from streams.kafka.cluster import BrokerError, bootstrap_servers
+from streams.kafka.topics import ALERTS, topic_name
 from streams.settings import get_settings
-from streams.topics import ALERTS, topic_name
 
 
 @click.command()
@@ -50,7 +50,7 @@ def alerts(themes: tuple[str, ...], as_json: bool, from_beginning: bool, follow:
             count += 1
         return count
 
-    from streams.subscriber import subscribe
+    from streams.sinks.alerts import subscribe
 
     try:
         count = asyncio.run(run())

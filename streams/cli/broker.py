@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from streams.broker import BrokerError, EmbeddedBroker
+from streams.kafka.embedded import BrokerError, EmbeddedBroker
 from streams.settings import get_settings
 
 

@@ -13,8 +13,8 @@ from streams.settings import REPO_ROOT, get_settings
 
 
 async def _publish(bootstrap: str, topic: str, articles: Sequence[RawArticle]) -> None:
-    from streams.producer import make_producer
-    from streams.replay import publish, to_record
+    from streams.kafka.producer import make_producer
+    from streams.sources.replay import publish, to_record
 
     async with make_producer(bootstrap) as producer:
         await publish(producer, topic, [to_record(a) for a in articles])
@@ -22,7 +22,7 @@ async def _publish(bootstrap: str, topic: str, articles: Sequence[RawArticle]) -
 
 def _read_seeds(paths: Sequence[Path]) -> list[RawArticle]:
     from agents.seeds import SeedFileError
-    from streams.replay import discover, load, utc_timestamp
+    from streams.sources.replay import discover, load, utc_timestamp
 
     try:
         sources = load(discover(paths), fetched_at=utc_timestamp())
@@ -50,9 +50,9 @@ def demo(paths: tuple[Path, ...], timeout: float, keep_broker: bool) -> None:
     emits no new alerts; the demo then lists the earlier ones as such.
     Exit code 0 when every article was processed, 1 otherwise.
     """
-    from streams.broker import BrokerError, EmbeddedBroker
     from streams.demo import run_demo
-    from streams.topics import RAW, topic_name
+    from streams.kafka.embedded import BrokerError, EmbeddedBroker
+    from streams.kafka.topics import RAW, topic_name
 
     settings = get_settings()
     articles = _read_seeds(list(paths) or [REPO_ROOT / "seeds"])

@@ -14,13 +14,13 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, UnknownTopicOrPart
 from tqdm import tqdm
 
 from agents.seeds import SeedFileError
-from streams.broker import BrokerError
-from streams.broker import bootstrap_servers as resolve_bootstrap
 from streams.cli import fail
-from streams.replay import Record, ReplayError, ReplayStats, discover, load, schedule, to_record, utc_timestamp
-from streams.replay import replay as run_replay
+from streams.kafka.cluster import bootstrap_servers as resolve_bootstrap
+from streams.kafka.embedded import BrokerError
+from streams.kafka.topics import RAW, TopicSpec, specs, topic_name
 from streams.settings import get_settings
-from streams.topics import RAW, TopicSpec, specs, topic_name
+from streams.sources.replay import Record, ReplayError, ReplayStats, discover, load, schedule, to_record, utc_timestamp
+from streams.sources.replay import replay as run_replay
 
 EXIT_INPUT = 2  # a bad file, path or option: nothing was published
 EXIT_KAFKA = 1  # no broker, a missing topic or a Kafka error

@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 
 def _bootstrap(settings: Settings) -> str:
-    from streams.broker import BrokerError, bootstrap_servers
+    from streams.kafka.cluster import BrokerError, bootstrap_servers
 
     try:
         return bootstrap_servers(settings)
@@ -29,7 +29,7 @@ def _bootstrap(settings: Settings) -> str:
 def _run(awaitable: Awaitable[T]) -> T:
     from aiokafka.errors import KafkaError
 
-    from streams.consumers import MissingTopic
+    from streams.kafka.consumers import MissingTopic
 
     async def main() -> T:
         return await awaitable
@@ -41,13 +41,13 @@ def _run(awaitable: Awaitable[T]) -> T:
 
 
 def _themes_topic(settings: Settings) -> str:
-    from streams.topics import THEMES, topic_name
+    from streams.kafka.topics import THEMES, topic_name
 
     return topic_name(settings, THEMES)
 
 
 def _current(settings: Settings) -> dict[str, Theme]:
-    from streams.themes_live import read_themes
+    from streams.pipeline.themes_live import read_themes
 
     themes_, problems = _run(read_themes(_bootstrap(settings), _themes_topic(settings)))
     for problem in problems:
@@ -163,9 +163,9 @@ def put(file: Path, skip_examples: bool, prune: bool) -> None:
     seconds; they tag articles processed from then on. Themes on the topic
     that FILE does not mention stay, unless --prune.
     """
-    from streams.admin import ensure_topics
-    from streams.themes_live import publish_themes, read_themes
-    from streams.topics import THEMES, TopicSpec, specs
+    from streams.kafka.admin import ensure_topics
+    from streams.kafka.topics import THEMES, TopicSpec, specs
+    from streams.pipeline.themes_live import publish_themes, read_themes
 
     settings = get_settings()
     try:
@@ -204,7 +204,7 @@ def rm(theme_ids: tuple[str, ...]) -> None:
 
     Alerts already emitted stay on news.alerts.
     """
-    from streams.themes_live import publish_themes
+    from streams.pipeline.themes_live import publish_themes
 
     settings = get_settings()
     current = _current(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from streams.broker import BrokerError, bootstrap_servers
+from streams.kafka.cluster import BrokerError, bootstrap_servers
 from streams.settings import get_settings
 
 
@@ -37,7 +37,7 @@ def worker(app_id: str, web: bool) -> None:
     Uses KAFKA_BOOTSTRAP_SERVERS, else the embedded broker (`newsmon broker start`).
     """
     from agents.themes import ThemeFileError
-    from streams import worker as worker_module
+    from streams.pipeline import worker as worker_module
 
     settings = get_settings()
     try:

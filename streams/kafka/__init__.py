@@ -1,0 +1,1 @@
+"""Kafka plumbing: the embedded broker, the cluster address, admin, topics, consumers and producers."""

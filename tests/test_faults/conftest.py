@@ -1,6 +1,6 @@
 """Fault-test fixtures: an output reader that waits on events, topic creation, and figure reporting.
 
-Every fault test appends one JSON line of figures (``streams.faultcheck.Figures``) to
+Every fault test appends one JSON line of figures (``streams.bench.faultcheck.Figures``) to
 ``<pytest basetemp>/fault-figures.jsonl`` (and to ``$NEWSMON_FAULT_FIGURES`` when set),
 prints them, and the session ends with a summary table of all of them.
 """
@@ -21,12 +21,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from streams.admin import ensure_topics
-from streams.consumers import topic_partitions
-from streams.faultcheck import Figures, Observed
-from streams.producer import make_producer
+from streams.bench.faultcheck import Figures, Observed
+from streams.kafka.admin import ensure_topics
+from streams.kafka.consumers import topic_partitions
+from streams.kafka.limits import MAX_MESSAGE_BYTES
+from streams.kafka.producer import make_producer
+from streams.kafka.topics import ALERTS, DLQ, TAGGED, specs
 from streams.settings import Settings
-from streams.topics import ALERTS, DLQ, TAGGED, specs
 
 _REPORTED: list[dict[str, Any]] = []
 
@@ -53,7 +54,7 @@ class OutputReader:
             bootstrap_servers=self.bootstrap,
             group_id=None,
             enable_auto_commit=False,
-            max_partition_fetch_bytes=16 * 2**20,
+            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
         )
         await self._consumer.start()
         tps = await topic_partitions(self.bootstrap, list(self.topics))

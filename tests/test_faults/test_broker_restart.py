@@ -13,11 +13,11 @@ import pytest
 from support import SHIPPED_THEMES, Env, WorkerProcess
 
 from agents.themes import Tagger, load_theme_file
-from streams.broker import EmbeddedBroker, free_port
-from streams.faultcheck import article_stream, expected_pairs, figures
-from streams.replay import to_record
+from streams.bench.faultcheck import article_stream, expected_pairs, figures
+from streams.kafka.embedded import EmbeddedBroker, free_port
+from streams.kafka.topics import RAW
 from streams.settings import Settings
-from streams.topics import RAW
+from streams.sources.replay import to_record
 
 pytestmark = [pytest.mark.kafka, pytest.mark.faults]
 

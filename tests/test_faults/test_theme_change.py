@@ -11,10 +11,10 @@ import pytest
 from support import SHIPPED_THEMES, Env, WorkerProcess
 
 from agents.themes import Tagger, load_theme_file, parse_theme_text
-from streams.faultcheck import article_stream, expected_pairs, figures
-from streams.replay import to_record
-from streams.themes_live import publish_themes
-from streams.topics import RAW, THEMES
+from streams.bench.faultcheck import article_stream, expected_pairs, figures
+from streams.kafka.topics import RAW, THEMES
+from streams.pipeline.themes_live import publish_themes
+from streams.sources.replay import to_record
 
 pytestmark = [pytest.mark.kafka, pytest.mark.faults]
 

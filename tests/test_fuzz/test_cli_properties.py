@@ -51,7 +51,7 @@ def test_alerts_theme_filter_and_hostile_alerts_print_safely(
         event = {"id": "al-x", "data": {"theme": title, "title": title, "url": title, "lang": title, "score": 1}}
         yield event, json.dumps(event).encode("utf-8", "surrogatepass")
 
-    monkeypatch.setattr("streams.subscriber.subscribe", fake_subscribe)
+    monkeypatch.setattr("streams.sinks.alerts.subscribe", fake_subscribe)
     try:
         result = CliRunner().invoke(main, ["alerts", *(arg for t in themes for arg in ("--theme", t))])
     finally:

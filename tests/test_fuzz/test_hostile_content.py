@@ -15,8 +15,8 @@ from agents.enrich import enrich
 from agents.records import InvalidRecord, decode_raw_article, encode, normalize_text
 from agents.text import for_html, for_terminal, strip_markup
 from agents.themes import Tagger, load_theme_file
-from streams.app import create_app
-from streams.broker import server_properties
+from streams.kafka.embedded import server_properties
+from streams.pipeline.app import create_app
 from streams.settings import Settings
 
 UNSAFE_TERMINAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

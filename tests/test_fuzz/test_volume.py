@@ -17,7 +17,7 @@ from support import SHIPPED_THEMES
 from agents.records import InvalidRecord, decode_raw_article, document_text, encode
 from agents.text import strip_markup
 from agents.themes import Tagger, load_theme_file
-from streams.faultcheck import seed_templates
+from streams.bench.faultcheck import seed_templates
 
 INPUTS = 100_000
 SEED = 20_260_106

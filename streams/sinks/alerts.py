@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 from agents.records import InvalidRecord, decode_json
-from streams.consumers import standalone_consumer, topic_partitions
+from streams.kafka.consumers import standalone_consumer, topic_partitions
 
 log = logging.getLogger("newsmon.alerts")
 

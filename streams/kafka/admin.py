@@ -1,7 +1,7 @@
 """Topic administration: create newsmon's topics when missing, find the ones that are.
 
 The brokers newsmon runs against have ``auto.create.topics.enable=false``: topics are
-created explicitly, with the partitions and configs of ``streams.topics.specs``.
+created explicitly, with the partitions and configs of ``streams.kafka.topics.specs``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError, for_code
 
-from streams.topics import TopicSpec
+from streams.kafka.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 

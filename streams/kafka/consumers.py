@@ -9,7 +9,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from streams.admin import admin_client
+from streams.kafka.admin import admin_client
+from streams.kafka.limits import MAX_MESSAGE_BYTES
 
 
 class MissingTopic(LookupError):
@@ -72,7 +73,7 @@ async def committed_offsets(
 class GapReader:
     """Reads a range of offsets of one partition directly (to process what a stream skipped)."""
 
-    def __init__(self, bootstrap: str, *, max_bytes: int = 16 * 2**20) -> None:
+    def __init__(self, bootstrap: str, *, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
         self.bootstrap = bootstrap
         self.max_bytes = max_bytes
         self._consumer: AIOKafkaConsumer | None = None

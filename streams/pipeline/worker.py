@@ -10,12 +10,12 @@ import faust
 
 from agents.themes import Theme, load_theme_file
 from agents.warmup import warm_up
-from streams.admin import ensure_topics
-from streams.app import DEFAULT_APP_ID, NewsmonApp, create_app
-from streams.pipeline import Pipeline, wire
+from streams.kafka.admin import ensure_topics
+from streams.kafka.topics import THEMES, specs, topic_name
+from streams.pipeline.app import DEFAULT_APP_ID, NewsmonApp, create_app
+from streams.pipeline.themes_live import LiveThemes, seed_if_empty
+from streams.pipeline.wiring import Pipeline, wire
 from streams.settings import Settings
-from streams.themes_live import LiveThemes, seed_if_empty
-from streams.topics import THEMES, specs, topic_name
 
 log = logging.getLogger("newsmon.worker")
 

@@ -20,9 +20,9 @@ from aiokafka import AIOKafkaProducer
 
 from agents.records import RawArticle, encode
 from agents.seeds import SUFFIXES, SeedFileError, parse_seed_file
-from streams.admin import ensure_topics, missing_topics
-from streams.producer import make_producer
-from streams.topics import TopicSpec
+from streams.kafka.admin import ensure_topics, missing_topics
+from streams.kafka.producer import make_producer
+from streams.kafka.topics import TopicSpec
 
 DEFAULT_MAX_IN_FLIGHT = 1_000
 

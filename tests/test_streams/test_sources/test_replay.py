@@ -1,4 +1,4 @@
-"""Replay plumbing (streams.replay, streams.admin, streams.producer): files, pacing, in-flight bound, Kafka."""
+"""Replay plumbing (streams.sources.replay, streams.kafka.admin and producer): files, pacing, in-flight bound, Kafka."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from aiokafka.errors import KafkaError
 
 from agents.records import RawArticle, decode_raw_article, encode
 from agents.seeds import SeedFileError
-from streams.admin import ensure_topics, missing_topics
-from streams.producer import MAX_REQUEST_BYTES, PRODUCER_DEFAULTS, make_producer
-from streams.replay import ReplayError, discover, load, publish, replay, schedule, to_record, utc_timestamp
-from streams.topics import TopicSpec
+from streams.kafka.admin import ensure_topics, missing_topics
+from streams.kafka.limits import MAX_MESSAGE_BYTES
+from streams.kafka.producer import PRODUCER_DEFAULTS, make_producer
+from streams.kafka.topics import TopicSpec
+from streams.sources.replay import ReplayError, discover, load, publish, replay, schedule, to_record, utc_timestamp
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SEEDS = REPO / "seeds"
 NOW = "2026-01-13T09:30:00Z"
 
@@ -134,14 +135,23 @@ def test_producer_settings() -> None:
     assert PRODUCER_DEFAULTS["enable_idempotence"] is True
     assert 0 < PRODUCER_DEFAULTS["linger_ms"] <= 20
     assert PRODUCER_DEFAULTS["max_batch_size"] >= 256 * 1024  # throughput: one batch in flight per partition
+    from agents.dlq import dead_letter
     from agents.records import MAX_VALUE_BYTES
-    from streams.broker import MAX_MESSAGE_BYTES
 
-    assert MAX_VALUE_BYTES < MAX_REQUEST_BYTES <= MAX_MESSAGE_BYTES
+    assert PRODUCER_DEFAULTS["max_request_size"] == MAX_MESSAGE_BYTES
+    # The dead letter of the largest message the broker lets through still fits in one message.
+    huge = dead_letter(
+        stage="decode", reason="r" * 5000, topic="t", partition=0, offset=0,
+        key=b"k" * 1000, value=b"\xff" * MAX_MESSAGE_BYTES, failed_at="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    assert MAX_VALUE_BYTES < MAX_MESSAGE_BYTES
+    assert huge["value_truncated"] is True
+    assert huge["value_size"] == MAX_MESSAGE_BYTES
+    assert len(encode(huge)) <= MAX_MESSAGE_BYTES
 
 
 def test_make_producer_applies_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    import streams.producer
+    import streams.kafka.producer
 
     made: list[dict[str, Any]] = []
 
@@ -149,7 +159,7 @@ def test_make_producer_applies_defaults_and_overrides(monkeypatch: pytest.Monkey
         made.append(kwargs)
         return kwargs
 
-    monkeypatch.setattr(streams.producer, "AIOKafkaProducer", fake)
+    monkeypatch.setattr(streams.kafka.producer, "AIOKafkaProducer", fake)
     make_producer("127.0.0.1:1", linger_ms=50, client_id="x")
     assert made == [
         {
@@ -157,7 +167,7 @@ def test_make_producer_applies_defaults_and_overrides(monkeypatch: pytest.Monkey
             "bootstrap_servers": "127.0.0.1:1",
             "acks": "all",
             "enable_idempotence": True,
-            "max_request_size": MAX_REQUEST_BYTES,
+            "max_request_size": MAX_MESSAGE_BYTES,
             "linger_ms": 50,
             "client_id": "x",
         }
@@ -333,7 +343,7 @@ async def test_ensure_topics_creates_missing_topics_once(
         assert await ensure_topics(kafka_bootstrap, specs) == []  # already there: not an error
         assert await missing_topics(kafka_bootstrap, names) == []
     finally:
-        from streams.admin import admin_client
+        from streams.kafka.admin import admin_client
 
         async with admin_client(kafka_bootstrap) as admin:
             await admin.delete_topics(names)
@@ -348,7 +358,7 @@ async def test_ensure_topics_raises_on_a_bad_spec(kafka_bootstrap: str, unique_n
 @pytest.mark.kafka
 def test_large_article_is_published(kafka_bootstrap: str, topic_factory: Callable[..., str]) -> None:
     # Close to the 2 MiB value limit: needs max_request_size (and the topic's max.message.bytes) raised.
-    topic = topic_factory("large", config={"max.message.bytes": str(16 * 1024 * 1024)})
+    topic = topic_factory("large", config={"max.message.bytes": str(MAX_MESSAGE_BYTES)})
     big: RawArticle = {**article(1), "body": "x" * 1_000_000, "title": "é" * 2000}
     value = encode(big)
     assert 1_000_000 < len(value) <= 2 * 1024 * 1024

@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from streams.kafka.limits import MAX_MESSAGE_BYTES
 from streams.settings import Settings
 
 KAFKA_MAIN = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
 MIN_JAVA = 17
-# Large articles: the raw topic accepts up to 8 MiB values; the DLQ carries them base64-encoded.
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -491,13 +490,3 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def bootstrap_servers(settings: Settings) -> str:
-    """The cluster every command talks to: KAFKA_BOOTSTRAP_SERVERS, else the running embedded broker."""
-    if settings.kafka_bootstrap_servers:
-        return settings.kafka_bootstrap_servers
-    status = EmbeddedBroker(settings).status()
-    if status.running and status.address:
-        return status.address
-    raise BrokerError("No Kafka broker: run `newsmon broker start` (embedded broker) or set KAFKA_BOOTSTRAP_SERVERS.")

@@ -25,12 +25,12 @@ from agents.dlq import STAGE_DECODE, STAGE_PROCESS, dead_letter
 from agents.enrich import enrich
 from agents.records import InvalidRecord, decode_raw_article, encode
 from agents.text import for_terminal
-from streams.app import PARTITIONS, NewsmonApp
-from streams.consumers import GapReader, committed_offsets
-from streams.progress import Progress
+from streams.kafka.consumers import GapReader, committed_offsets
+from streams.kafka.topics import ALERTS, DLQ, RAW, TAGGED, THEMES, topic_name
+from streams.pipeline.app import PARTITIONS, NewsmonApp
+from streams.pipeline.progress import Progress
+from streams.pipeline.themes_live import LiveThemes
 from streams.settings import Settings
-from streams.themes_live import LiveThemes
-from streams.topics import ALERTS, DLQ, RAW, TAGGED, THEMES, topic_name
 
 log = logging.getLogger("newsmon.worker")
 

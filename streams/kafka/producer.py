@@ -11,16 +11,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from agents.records import MAX_VALUE_BYTES
-
-# Room for the key, headers and record-batch overhead around the largest value we accept.
-MAX_REQUEST_BYTES = MAX_VALUE_BYTES + 64 * 1024
+from streams.kafka.limits import MAX_MESSAGE_BYTES
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",  # a record counts as sent once every in-sync replica has it
     "enable_idempotence": True,  # retries never write a record twice (per partition, per session)
     "linger_ms": 5,  # a few milliseconds of batching: most of the throughput, none of the latency
-    "max_request_size": MAX_REQUEST_BYTES,
+    "max_request_size": MAX_MESSAGE_BYTES,
     # aiokafka keeps one batch in flight per partition: 16 KiB (the default) holds about two
     # seed-sized articles, which capped a replay near 1,000 articles/s; 1 MiB gives about 9,000.
     "max_batch_size": 1024 * 1024,

@@ -19,8 +19,8 @@ from aiokafka import AIOKafkaProducer
 from agents.dlq import STAGE_THEMES, dead_letter
 from agents.records import InvalidRecord, decode_json, encode
 from agents.themes import Tagger, Theme, theme_from_record, theme_to_record
-from streams.consumers import standalone_consumer, topic_partitions
-from streams.producer import make_producer
+from streams.kafka.consumers import standalone_consumer, topic_partitions
+from streams.kafka.producer import make_producer
 
 log = logging.getLogger("newsmon.themes")
 

@@ -14,10 +14,10 @@ import pytest
 from agents.alerting import alert_id
 from agents.records import encode
 from agents.themes import parse_theme_text
-from streams.app import create_app
-from streams.pipeline import Pipeline, wire
+from streams.pipeline.app import create_app
+from streams.pipeline.themes_live import LiveThemes
+from streams.pipeline.wiring import Pipeline, wire
 from streams.settings import Settings
-from streams.themes_live import LiveThemes
 
 THEMES = """
 [[theme]]

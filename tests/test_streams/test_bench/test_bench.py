@@ -20,17 +20,10 @@ from streams.bench.e2e import Drain, Latency, _e2e_results, template
 from streams.bench.model import Result
 from streams.bench.naive import naive_tag, term_regex, theme_patterns
 from streams.bench.resources import parse_collapsed, split_frame, summarize_profile
-from streams.bench.runner import (
-    REQUIRED_NAMES,
-    Report,
-    format_table,
-    judged,
-    missing_names,
-    parse_target,
-    percentile,
-)
+from streams.bench.runner import REQUIRED_NAMES, Report, format_table, missing_names
+from streams.bench.stats import judged, parse_target, percentile
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 THEMES = REPO / "themes" / "themes.toml"
 
 # --------------------------------------------------------------------------- percentiles

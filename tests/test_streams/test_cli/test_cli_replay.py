@@ -16,13 +16,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from click.testing import CliRunner, Result
 
 from agents.records import decode_raw_article
-from streams.admin import admin_client, missing_topics
 from streams.cli import main
-from streams.replay import discover, load
+from streams.kafka.admin import admin_client, missing_topics
+from streams.kafka.topics import RAW, specs
 from streams.settings import get_settings
-from streams.topics import RAW, specs
+from streams.sources.replay import discover, load
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SEEDS = REPO / "seeds"
 SUMMARY = re.compile(r"^published (\d+) articles \((\d+) files\) to (\S+) in \d+\.\ds$")
 NOWHERE = "127.0.0.1:1"  # nothing listens there

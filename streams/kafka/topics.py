@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from streams.broker import MAX_MESSAGE_BYTES
+from streams.kafka.limits import MAX_MESSAGE_BYTES
 from streams.settings import Settings
 
 RAW = "news.articles.raw"

@@ -1,6 +1,6 @@
 """The Faust application: configuration that matches newsmon's delivery guarantee.
 
-``create_app`` builds the app (nothing happens at import time); ``streams.pipeline``
+``create_app`` builds the app (nothing happens at import time); ``streams.pipeline.wiring``
 wires the agents onto it.  Settings that matter for reliability live here, in one
 place, and are documented in docs/reliability.md.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from streams.broker import MAX_MESSAGE_BYTES
+from streams.kafka.limits import MAX_MESSAGE_BYTES
 from streams.settings import Settings
 
 DEFAULT_APP_ID = "newsmon"

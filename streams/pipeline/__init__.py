@@ -1,0 +1,1 @@
+"""The worker: the Faust app, its agents, live themes and the progress guards."""

@@ -1,0 +1,1 @@
+"""Consumers of newsmon's outputs: the alert subscriber.  They never import the pipeline."""

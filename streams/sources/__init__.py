@@ -1,0 +1,1 @@
+"""Producers of raw articles: seed replay (and, next, feeds).  They never import the pipeline."""
