@@ -17,8 +17,9 @@ from agents.alerting import alert_id
 from agents.enrich import TaggerLike, enrich
 from agents.records import RawArticle
 from agents.seeds import parse_seed_file
+from streams.settings import REPO_ROOT
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 SEEDS_DIR = REPO / "seeds"
 
 
