@@ -63,28 +63,13 @@ class ProcessMeter:
 
 async def changelog_state(bootstrap: str, topic: str) -> tuple[int, int]:
     """(entries, bytes of keys and values) written to a table's changelog topic."""
-    from streams.kafka.consumers import standalone_consumer, topic_partitions
+    from streams.kafka.consumers import TopicReader
 
-    consumer = standalone_consumer(bootstrap)
-    await consumer.start()
     entries = size = 0
-    try:
-        tps = await topic_partitions(bootstrap, [topic])
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        remaining = {tp for tp in tps if end[tp] > 0}
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-            for records in batch.values():
-                for record in records:
-                    entries += 1
-                    size += len(record.key or b"") + len(record.value or b"")
-            for tp in list(remaining):
-                if await consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
+    async with TopicReader(bootstrap, [topic], max_records=5000) as reader:
+        async for batch in reader.batches():
+            entries += len(batch)
+            size += sum(len(record.key or b"") + len(record.value or b"") for record in batch)
     return entries, size
 
 
@@ -113,7 +98,7 @@ class Profiler:
     def start(self) -> bool:
         exe = py_spy()
         if exe is None:
-            self.error = "py-spy is not installed"
+            self.error = "py-spy is not installed (it comes with the bench extra: pip install 'newsmon[bench]')"
             return False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [exe, "record", "--pid", str(self.pid), "--duration", str(max(1, round(self.seconds)))]
@@ -200,7 +185,7 @@ def _area(frames: list[str]) -> str:
     """Attribute one stack: the innermost project frame decides, else the libraries on the stack.
 
     Time under a project module of ``agents/`` is that module's.  Time under the agent body
-    (``streams/pipeline.py``) that is spent in a library it calls (a Faust send, a log line)
+    (``streams/pipeline/``) that is spent in a library it calls (a Faust send, a log line)
     is that library's; the rest is the body's own.
     """
     if split_frame(frames[-1])[0].endswith("Selector.select"):

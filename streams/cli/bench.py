@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import time
 from pathlib import Path
 
 import click
+
+from streams.cli import fail
 
 SECTION_CHOICES = ("langid", "tagging", "e2e", "resources")
 
@@ -62,10 +65,24 @@ def bench(
 
     Uses KAFKA_BOOTSTRAP_SERVERS, else starts an embedded broker in a temporary
     directory (stopped at the end). Progress goes to stderr, the table to stdout.
-    The exit code is 0 when every section ran, whether or not targets were met.
+    The exit code is 0 when every section ran, whether or not targets were met,
+    1 when a section failed or the cluster in KAFKA_BOOTSTRAP_SERVERS does not
+    answer (checked before any section runs), 2 for bad options or settings.
     """
     from streams.bench import runner
+    from streams.cli import EXIT_KAFKA
+    from streams.kafka.cluster import BrokerError, require_reachable
+    from streams.settings import get_settings
 
+    settings = get_settings()
+    if settings.kafka_bootstrap_servers and (not only or {"e2e", "resources"} & set(only)):
+        try:
+            require_reachable(settings)  # fail before minutes of offline sections, not after
+        except BrokerError as exc:
+            fail(str(exc), EXIT_KAFKA)
+
+    if plot_path is not None and importlib.util.find_spec("matplotlib") is None:
+        fail("--plot needs matplotlib, which comes with the bench extra: pip install 'newsmon[bench]'")
     mode = "tiny" if tiny else ("quick" if quick else "full")
 
     def say(message: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -41,8 +41,8 @@ async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicP
 async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
     """The offset the next record of each partition of ``topics`` will get."""
     consumer = standalone_consumer(bootstrap)
-    await consumer.start()
     try:
+        await consumer.start()
         tps = await topic_partitions(bootstrap, topics)
         return dict(await consumer.end_offsets(tps))
     finally:
@@ -51,7 +51,93 @@ async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartit
 
 def standalone_consumer(bootstrap: str) -> AIOKafkaConsumer:
     """A consumer outside any group: it commits nothing and sees every partition it assigns."""
-    return AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+    )
+
+
+class TopicReader:
+    """Reads whole topics outside any group: from the beginning (or the end, or given offsets), in batches.
+
+    The one "read until caught up" loop: ``batches()`` ends once every partition has
+    reached the end offset it had when the reader started; with ``follow=True`` it keeps
+    yielding (empty batches too, every ``poll_ms``) and ``caught_up`` turns true once
+    that point has been passed.  Use it as ``async with TopicReader(...) as reader``.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Iterable[str],
+        *,
+        from_beginning: bool = True,
+        start: Mapping[TopicPartition, int] | None = None,
+        poll_ms: int = 500,
+        max_records: int | None = None,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topics = list(topics)
+        self.from_beginning = from_beginning
+        self.start = dict(start or {})
+        self.poll_ms = poll_ms
+        self.max_records = max_records
+        self.consumer = standalone_consumer(bootstrap)
+        self.partitions: list[TopicPartition] = []
+        self.end: dict[TopicPartition, int] = {}
+        self.caught_up = False
+
+    async def __aenter__(self) -> TopicReader:
+        await self.consumer.start()
+        try:
+            self.partitions = await topic_partitions(self.bootstrap, self.topics)
+            self.consumer.assign(self.partitions)
+            if self.from_beginning:
+                await self.consumer.seek_to_beginning(*self.partitions)
+            else:
+                await self.consumer.seek_to_end(*self.partitions)
+            for tp, offset in self.start.items():
+                self.consumer.seek(tp, offset)
+            self.end = dict(await self.consumer.end_offsets(self.partitions))
+            await self._check_caught_up()
+        except BaseException:
+            await self.consumer.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.consumer.stop()
+
+    async def _check_caught_up(self) -> None:
+        if not self.caught_up:
+            positions = [await self.consumer.position(tp) for tp in self.partitions]
+            self.caught_up = all(pos >= self.end[tp] for pos, tp in zip(positions, self.partitions, strict=True))
+
+    async def batches(
+        self, *, follow: bool = False, stop: asyncio.Event | None = None
+    ) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+        """Batches of records in offset order per partition, until caught up (or, following, until ``stop``)."""
+        while stop is None or not stop.is_set():
+            if self.caught_up and not follow:
+                return
+            fetched = await self.consumer.getmany(
+                *self.partitions, timeout_ms=self.poll_ms, max_records=self.max_records
+            )
+            await self._check_caught_up()
+            yield [record for records in fetched.values() for record in records]
+
+
+async def read_to_end(
+    bootstrap: str, topics: Iterable[str], *, timeout: float | None = 30.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record ``topics`` hold now, from the beginning (TimeoutError after ``timeout`` seconds)."""
+    out: list[ConsumerRecord[bytes, bytes]] = []
+    async with asyncio.timeout(timeout), TopicReader(bootstrap, topics) as reader:
+        async for batch in reader.batches():
+            out += batch
+    return out
 
 
 async def committed_offsets(

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from agents.dlq import STAGE_THEMES, dead_letter
 from agents.records import InvalidRecord, decode_json, encode
 from agents.themes import Tagger, Theme, theme_from_record, theme_to_record
-from streams.kafka.consumers import standalone_consumer, topic_partitions
+from streams.kafka.consumers import read_to_end, standalone_consumer, topic_partitions
 from streams.kafka.producer import make_producer
 
 log = logging.getLogger("newsmon.themes")
@@ -119,29 +119,12 @@ class LiveThemes:
 
 async def read_themes(bootstrap: str, topic: str, timeout: float = 30.0) -> tuple[dict[str, Theme], list[str]]:
     """The theme set on ``topic`` now, and the reasons of records that were skipped."""
-    consumer = standalone_consumer(bootstrap)
-    await consumer.start()
     themes: dict[str, Theme] = {}
     problems: list[str] = []
-    try:
-        tps = await topic_partitions(bootstrap, [topic])
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        remaining = {tp for tp in tps if end[tp] > 0}
-        async with asyncio.timeout(timeout):
-            while remaining:
-                batch = await consumer.getmany(*remaining, timeout_ms=POLL_MS)
-                for records in batch.values():
-                    for record in records:
-                        reason = apply_theme_record(themes, record.key, record.value)
-                        if reason:
-                            problems.append(f"offset {record.offset}: {reason}")
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= end[tp]:
-                        remaining.discard(tp)
-    finally:
-        await consumer.stop()
+    for record in await read_to_end(bootstrap, [topic], timeout=timeout):
+        reason = apply_theme_record(themes, record.key, record.value)
+        if reason:
+            problems.append(f"offset {record.offset}: {reason}")
     return themes, problems
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 from agents.records import InvalidRecord, decode_json
-from streams.kafka.consumers import standalone_consumer, topic_partitions
+from streams.kafka.consumers import TopicReader
 
 log = logging.getLogger("newsmon.alerts")
 
@@ -48,34 +48,17 @@ async def subscribe(
     stop: asyncio.Event | None = None,
 ) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
     """Yield (event, raw bytes) for each new alert; without ``follow`` stop once caught up."""
-    consumer = standalone_consumer(bootstrap)
-    await consumer.start()
-    try:
-        tps = await topic_partitions(bootstrap, [topic])
-        consumer.assign(tps)
-        if from_beginning:
-            await consumer.seek_to_beginning(*tps)
-        else:
-            await consumer.seek_to_end(*tps)
-        end = await consumer.end_offsets(tps)
-        seen = SeenIds()
-        while stop is None or not stop.is_set():
-            batch = await consumer.getmany(*tps, timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    try:
-                        event = decode_json(record.value)
-                    except InvalidRecord as exc:
-                        log.warning("skipping undecodable alert at offset %s: %s", record.offset, exc)
-                        continue
-                    if not wanted(event, themes):
-                        continue
-                    assert isinstance(event, dict)
-                    if seen.add(str(event.get("id"))):
-                        yield event, record.value or b""
-            if not follow:
-                positions = [await consumer.position(tp) for tp in tps]
-                if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
-                    return
-    finally:
-        await consumer.stop()
+    seen = SeenIds()
+    async with TopicReader(bootstrap, [topic], from_beginning=from_beginning) as reader:
+        async for batch in reader.batches(follow=follow, stop=stop):
+            for record in batch:
+                try:
+                    event = decode_json(record.value)
+                except InvalidRecord as exc:
+                    log.warning("skipping undecodable alert at offset %s: %s", record.offset, exc)
+                    continue
+                if not wanted(event, themes):
+                    continue
+                assert isinstance(event, dict)
+                if seen.add(str(event.get("id"))):
+                    yield event, record.value or b""

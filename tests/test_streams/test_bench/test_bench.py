@@ -226,9 +226,9 @@ def test_template_splices_unique_ids_into_a_valid_raw_article() -> None:
 # --------------------------------------------------------------------------- profile summary
 
 COLLAPSED = """\
-<module> (streams/__main__.py:5);run (asyncio/runners.py:118);process_articles (streams/pipeline.py:104);\
+<module> (streams/__main__.py:5);run (asyncio/runners.py:118);process_articles (streams/pipeline/wiring.py:104);\
 enrich (agents/enrich.py:60);tag (agents/themes/engine.py:260);fold (agents/textfold.py:190) 60
-<module> (streams/__main__.py:5);run (asyncio/runners.py:118);process_articles (streams/pipeline.py:104);\
+<module> (streams/__main__.py:5);run (asyncio/runners.py:118);process_articles (streams/pipeline/wiring.py:104);\
 enrich (agents/enrich.py:58);detect_language (agents/language.py:120) 20
 <module> (streams/__main__.py:5);run (asyncio/runners.py:118);_run_once (asyncio/base_events.py:1900);\
 send (aiokafka/producer/producer.py:400) 20

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from agents.records import RawArticle, decode_raw_article, encode
 from agents.seeds import SeedFileError
 from streams.kafka.admin import ensure_topics, missing_topics
+from streams.kafka.consumers import read_to_end
 from streams.kafka.limits import MAX_MESSAGE_BYTES
 from streams.kafka.producer import PRODUCER_DEFAULTS, make_producer
 from streams.kafka.topics import TopicSpec
@@ -174,9 +174,20 @@ def test_make_producer_applies_defaults_and_overrides(monkeypatch: pytest.Monkey
     ]
 
 
-async def test_make_producer_builds_a_real_producer() -> None:
-    producer = make_producer("127.0.0.1:1")
-    await producer.stop()  # never started: stopping is harmless and closes it
+@pytest.mark.kafka
+async def test_make_producer_sends_with_the_reliability_settings(
+    kafka_bootstrap: str, topic_factory: Callable[..., str]
+) -> None:
+    topic = topic_factory("producer", partitions=2)
+    sent = [(f"k{i}".encode(), f'{{"n": {i}}}'.encode()) for i in range(20)]
+    async with make_producer(kafka_bootstrap) as producer:
+        assert producer._txn_manager is not None  # aiokafka makes one only for idempotent producers
+        assert producer._max_request_size == MAX_MESSAGE_BYTES
+        futures = [await producer.send(topic, value, key=key) for key, value in sent]
+        metadata = await asyncio.gather(*futures)
+    assert all(m.topic == topic for m in metadata)
+    got = await read_to_end(kafka_bootstrap, [topic])
+    assert sorted((r.key, r.value) for r in got) == sorted(sent)
 
 
 # --------------------------------------------------------------------------- publish, with a fake producer
@@ -279,23 +290,10 @@ async def test_publish_rejects_bad_arguments(kwargs: dict[str, Any]) -> None:
 
 
 async def read_all(bootstrap: str, topic: str, expected: int) -> list[tuple[bytes, bytes]]:
-    """Every record of ``topic`` from the start, once ``expected`` have arrived (or fail after 30 s)."""
-    records: list[tuple[bytes, bytes]] = []
-    async with AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    ) as consumer:
-        async with asyncio.timeout(30):
-            while len(records) < expected:
-                batch = await consumer.getmany(timeout_ms=1000)
-                for partition_records in batch.values():
-                    for record in partition_records:
-                        assert record.key is not None
-                        assert record.value is not None
-                        records.append((record.key, record.value))
-        partitions = consumer.assignment()
-        ends = await consumer.end_offsets(list(partitions))
-        assert sum(ends.values()) == len(records), "the topic holds more records than expected"
-    return records
+    """Every record of ``topic`` from the start; it must hold exactly ``expected`` (published and acknowledged)."""
+    records = [(r.key, r.value) for r in await read_to_end(bootstrap, [topic])]
+    assert len(records) == expected, f"{topic} holds {len(records)} records, not {expected}"
+    return [(key, value) for key, value in records if key is not None and value is not None]
 
 
 @pytest.mark.kafka
