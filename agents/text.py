@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from html.parser import HTMLParser
 
@@ -26,7 +27,15 @@ _BLOCK = {
     "section",
 }
 _SKIP = {"script", "style", "template", "noscript", "iframe", "object"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Characters a terminal may act on: C0 controls but tab and line breaks, DEL, C1 controls
+# (U+0080-U+009F: U+009B is a one-character CSI), and the bidi embeddings, overrides,
+# isolates and marks that reorder what is displayed (U+061C, U+200E-U+200F,
+# U+202A-U+202E, U+2066-U+2069).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What escape_controls rewrites: the above, carriage return (it rewinds the line) and lone surrogates.
+_ESCAPED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# What json.dumps(ensure_ascii=False) leaves raw that escape_controls would rewrite (it escapes C0 itself).
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 class _TextExtractor(HTMLParser):
@@ -76,6 +85,34 @@ def for_terminal(text: str, limit: int = 200) -> str:
     text = text.encode("utf-8", "replace").decode("utf-8")
     flat = " ".join(_CONTROL.sub("", text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def has_control(text: str) -> bool:
+    """True when ``text`` holds a character :func:`for_terminal` would drop (tab and line breaks aside)."""
+    return bool(_CONTROL.search(text))
+
+
+def _u_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control, bidi or lone-surrogate character written as a visible ``\\uXXXX``.
+
+    Tabs and line feeds stay, so a multi-line message keeps its lines; nothing is dropped,
+    so an error message still shows what was wrong.
+    """
+    return _ESCAPED.sub(_u_escape, text)
+
+
+def json_for_terminal(value: object, *, indent: int | None = None, sort_keys: bool = False) -> str:
+    """``json.dumps(value, ensure_ascii=False)`` that a terminal cannot act on.
+
+    JSON escapes C0 controls itself; DEL, C1 controls, bidi characters and lone surrogates
+    are written as ``\\uXXXX`` escapes too, so the text is still JSON and decodes to ``value``.
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys)
+    return _JSON_RAW.sub(_u_escape, text)
 
 
 def for_html(text: str) -> str:

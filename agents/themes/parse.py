@@ -14,15 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.records import MAX_VALUE_BYTES, encode
+from agents.text import escape_controls, has_control
 from agents.textfold import fold_term, is_word_char
 from agents.themes.model import LANGUAGES, SENTENCE, Examples, Rule, TermSet, Theme
 
 __all__ = [
+    "LIMITS",
     "SCHEMA_VERSION",
     "ThemeFileError",
     "check_term",
+    "check_theme_set",
     "load_theme_file",
     "parse_theme_text",
+    "pattern_bytes",
     "theme_from_record",
     "theme_to_record",
 ]
@@ -30,6 +35,33 @@ __all__ = [
 SCHEMA_VERSION = 1
 MIN_STEM = 3  # characters before a wildcard '*'
 MAX_NEAR = 1000
+
+# Limits on theme content (docs/themes.md).  What real sets need: the shipped file has
+# terms of at most 41 characters, 717 terms, 6 rules and 20 examples of at most 132
+# characters per theme, and 53 KB of terms in all; the bench's 10,000 themes have 2 MB.
+# The matching library recurses once per character of its longest key when it frees the
+# automaton: an 8 MiB stack overflows (SIGSEGV) near 520,000 characters, a 1 MiB one near
+# 65,000.  tests/test_agents/test_themes_limits.py builds the automaton at every limit.
+MAX_TERM_CHARS = 200  # per term, as written and after folding (the automaton key)
+MAX_TERMS_PER_THEME = 10_000
+MAX_RULES_PER_THEME = 100
+MAX_EXAMPLES_PER_THEME = 100  # positive and negative together
+MAX_EXAMPLE_CHARS = 5_000
+MAX_NAME_CHARS = 200
+MAX_DESCRIPTION_CHARS = 5_000
+MAX_SET_PATTERN_BYTES = 4 * 1024 * 1024  # UTF-8 bytes of the folded terms of a whole theme set
+MAX_RECORD_BYTES = MAX_VALUE_BYTES  # the encoded theme record; the decoder's limit for any record
+LIMITS = {
+    "term_chars": MAX_TERM_CHARS,
+    "terms_per_theme": MAX_TERMS_PER_THEME,
+    "rules_per_theme": MAX_RULES_PER_THEME,
+    "examples_per_theme": MAX_EXAMPLES_PER_THEME,
+    "example_chars": MAX_EXAMPLE_CHARS,
+    "name_chars": MAX_NAME_CHARS,
+    "description_chars": MAX_DESCRIPTION_CHARS,
+    "set_pattern_bytes": MAX_SET_PATTERN_BYTES,
+    "record_bytes": MAX_RECORD_BYTES,
+}
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 _SET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _THEME_KEYS = frozenset({"id", "name", "description", "threshold", "exclude", "terms", "rules", "examples"})
@@ -41,7 +73,8 @@ class ThemeFileError(ValueError):
     """An invalid theme file or record.  ``problems`` holds one message per problem."""
 
     def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
+        # Messages quote file names, keys and terms: no control character reaches a terminal or a log.
+        self.problems = tuple(escape_controls(p) for p in problems)
         super().__init__("\n".join(self.problems))
 
 
@@ -54,10 +87,25 @@ class _Problem:
 # --------------------------------------------------------------------------- terms
 
 
+def _preview(text: str, width: int = 40) -> str:
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def _folded_key(term: str) -> str:
+    """The automaton key of a valid term (what the engine adds): folded, up to the first '*'."""
+    body = term[1:] if term.startswith("=") else term
+    star = body.find("*")
+    return fold_term(body if star < 0 else body[:star])
+
+
 def check_term(term: object) -> str | None:
     """None for a valid term, else what is wrong with it."""
     if not isinstance(term, str):
         return f"term {term!r} must be a string"
+    if len(term) > MAX_TERM_CHARS:
+        return f"term longer than {MAX_TERM_CHARS} characters ({len(term)}: {_preview(term)})"
+    if has_control(term):
+        return f"term {term!r}: control or bidi characters are not allowed"
     body = term[1:] if term.startswith("=") else term
     if not body.strip():
         return f"empty term {term!r}"
@@ -75,6 +123,20 @@ def check_term(term: object) -> str | None:
             return f"term {term!r}: a wildcard needs a stem of at least {MIN_STEM} characters ending in a letter"
     if not fold_term(body.replace("*", "")):
         return f"term {term!r} has no matchable characters"
+    if len(_folded_key(term)) > MAX_TERM_CHARS:
+        return f"term longer than {MAX_TERM_CHARS} characters once folded ({_preview(term)})"
+    return None
+
+
+def pattern_bytes(theme: Theme) -> int:
+    """UTF-8 bytes of the theme's automaton keys (its folded terms): its share of MAX_SET_PATTERN_BYTES."""
+    return sum(len(_folded_key(term).encode("utf-8")) for ts in theme.terms for _lang, term in ts.all_terms())
+
+
+def check_theme_set(total_bytes: int) -> str | None:
+    """None when a theme set whose terms fold to ``total_bytes`` bytes is within the limit."""
+    if total_bytes > MAX_SET_PATTERN_BYTES:
+        return f"the theme set's terms are {total_bytes} bytes once folded; the limit is {MAX_SET_PATTERN_BYTES}"
     return None
 
 
@@ -114,12 +176,17 @@ def _build_terms(raw: object, problems: list[_Problem]) -> tuple[TermSet, ...]:
                 continue
             for term in terms:
                 error = check_term(term)
-                if error:
+                if error and error.startswith("term longer than"):
+                    problems.append(_Problem(f"{error}, in term set {name!r} ({lang})", term))
+                elif error:
                     problems.append(
                         _Problem(f"term set {name!r} ({lang}): {error}", term if isinstance(term, str) else None)
                     )
             entries.append((lang, tuple(t for t in terms if isinstance(t, str))))
         sets.append(TermSet(name, tuple(entries)))
+    count = sum(len(terms) for ts in sets for _lang, terms in ts.terms)
+    if count > MAX_TERMS_PER_THEME:
+        problems.append(_Problem(f"more than {MAX_TERMS_PER_THEME} terms ({count})"))
     return tuple(sets)
 
 
@@ -188,6 +255,14 @@ def _build_examples(raw: object, problems: list[_Problem]) -> Examples:
             problems.append(_Problem(f"examples: {key!r} must be a list of non-empty strings"))
             value = []
         lists[key] = tuple(value)
+        for text in value:
+            if len(text) > MAX_EXAMPLE_CHARS:
+                problems.append(
+                    _Problem(f"examples: {key} example longer than {MAX_EXAMPLE_CHARS} characters ({len(text)})", text)
+                )
+    count = len(lists["positive"]) + len(lists["negative"])
+    if count > MAX_EXAMPLES_PER_THEME:
+        problems.append(_Problem(f"examples: more than {MAX_EXAMPLES_PER_THEME} examples ({count})", "examples"))
     return Examples(positive=lists["positive"], negative=lists["negative"])
 
 
@@ -202,11 +277,15 @@ def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
     if not isinstance(theme_id, str) or not _ID.match(theme_id):
         problems.append(_Problem(f"'id' must be a lowercase slug like \"nato-article-5\", not {theme_id!r}"))
     strings: dict[str, str] = {}
-    for key in ("name", "description"):
+    for key, limit in (("name", MAX_NAME_CHARS), ("description", MAX_DESCRIPTION_CHARS)):
         value = raw.get(key)
         if not isinstance(value, str) or not value.strip():
-            problems.append(_Problem(f"{key!r} must be a non-empty string"))
+            problems.append(_Problem(f"{key!r} must be a non-empty string", key))
             value = ""
+        elif len(value) > limit:
+            problems.append(_Problem(f"{key!r} longer than {limit} characters ({len(value)})", key))
+        elif has_control(value):
+            problems.append(_Problem(f"{key!r} holds control or bidi characters ({value!r})", key))
         strings[key] = value
     threshold = raw.get("threshold", 1.0)
     if not _is_number(threshold) or threshold <= 0:
@@ -218,6 +297,8 @@ def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
     rules: list[Rule] = []
     if not isinstance(rules_raw, list) or not rules_raw:
         problems.append(_Problem("empty rules: a theme needs at least one [[theme.rules]]"))
+    elif len(rules_raw) > MAX_RULES_PER_THEME:
+        problems.append(_Problem(f"more than {MAX_RULES_PER_THEME} rules ({len(rules_raw)})"))
     else:
         for index, rule_raw in enumerate(rules_raw):
             rule = _build_rule(rule_raw, index, set_names, problems)
@@ -243,7 +324,7 @@ def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
     examples = _build_examples(raw.get("examples", {}), problems)
     if problems or not isinstance(theme_id, str):
         return None
-    return Theme(
+    theme = Theme(
         id=theme_id,
         name=strings["name"],
         description=strings["description"],
@@ -253,6 +334,11 @@ def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
         exclude=exclude,
         examples=examples,
     )
+    size = len(encode(theme_to_record(theme)))
+    if size > MAX_RECORD_BYTES:
+        problems.append(_Problem(f"its theme record is {size} bytes; the limit is {MAX_RECORD_BYTES}"))
+        return None
+    return theme
 
 
 # --------------------------------------------------------------------------- files
@@ -305,6 +391,8 @@ def _parse_document(doc: Mapping[str, Any], source: str, text: str | None) -> li
         raise ThemeFileError(messages)
     themes: list[Theme] = []
     first_seen: dict[str, int] = {}
+    total_bytes = 0
+    over_limit = False
     for index, raw in enumerate(raw_themes):
         block = blocks[index] if len(blocks) == len(raw_themes) else None
         raw_id = raw.get("id") if isinstance(raw, dict) else None
@@ -325,6 +413,11 @@ def _parse_document(doc: Mapping[str, Any], source: str, text: str | None) -> li
             messages.append(f"{_where(source, line)}: {label}: {problem.message}")
         if theme is not None:
             themes.append(theme)
+            total_bytes += pattern_bytes(theme)
+            error = None if over_limit else check_theme_set(total_bytes)
+            if error:
+                over_limit = True
+                messages.append(f"{_where(source, _locate(lines, block, None))}: {label}: {error} (reached here)")
     if messages:
         raise ThemeFileError(messages)
     return themes

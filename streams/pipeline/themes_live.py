@@ -3,8 +3,11 @@
 Every worker reads the whole topic (no consumer group: each one needs every theme),
 builds its tagger once it has caught up, and keeps following: a ``themes put`` or
 ``themes rm`` takes effect within a poll interval, without a restart.  A record that
-does not validate is skipped with a log line and a dead-letter entry; the previous
-version of that theme stays active.
+does not validate (including the content limits of ``agents.themes.parse`` and the
+whole set's pattern-byte limit) is skipped with one log line and a dead-letter entry;
+the previous version of that theme stays active.  The tagger of a changed set is built
+from validated themes only, in a thread (the event loop keeps serving), and replaces
+the active one only once it is built.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from aiokafka import AIOKafkaProducer
 
 from agents.dlq import STAGE_THEMES, dead_letter
 from agents.records import InvalidRecord, decode_json, encode
-from agents.themes import Tagger, Theme, theme_from_record, theme_to_record
+from agents.text import for_terminal
+from agents.themes import Tagger, Theme, ThemeFileError, theme_from_record, theme_to_record
+from agents.themes.parse import check_theme_set, pattern_bytes
 from streams.kafka.consumers import read_to_end, standalone_consumer, topic_partitions
 from streams.kafka.producer import make_producer
 
@@ -27,24 +32,41 @@ log = logging.getLogger("newsmon.themes")
 POLL_MS = 500
 
 
-def apply_theme_record(current: dict[str, Theme], key: bytes | None, value: bytes | None) -> str | None:
-    """Apply one record of the themes topic to ``current``; return a reason when it is rejected.
+def apply_theme_record(
+    current: dict[str, Theme], key: bytes | None, value: bytes | None, sizes: dict[str, int] | None = None
+) -> str | None:
+    """Apply one record of the themes topic to ``current``; return a reason (one line) when it is rejected.
 
     A tombstone (no value) removes the theme.  The record's key must be the theme id.
+    ``sizes`` caches :func:`pattern_bytes` per theme id of ``current`` (kept up to date
+    here); a record that would take the set over its pattern-byte limit is rejected.
+    A rejected record leaves ``current`` as it was.
     """
     if key is None:
         return "theme record without a key (the key must be the theme id)"
     theme_id = key.decode("utf-8", errors="replace")
+    if sizes is None:
+        sizes = {tid: pattern_bytes(t) for tid, t in current.items()}
     if value is None:
         current.pop(theme_id, None)
+        sizes.pop(theme_id, None)
         return None
     try:
         theme = theme_from_record(decode_json(value))
-    except (InvalidRecord, ValueError) as exc:
+    except ThemeFileError as exc:
+        return f"theme {theme_id!r}: " + "; ".join(exc.problems)
+    except InvalidRecord as exc:
         return f"theme {theme_id!r}: {exc}"
+    except Exception as exc:  # no record may stop the watcher: the reason goes to the DLQ
+        return f"theme {theme_id!r}: invalid record ({type(exc).__name__}: {exc})"
     if theme.id != theme_id:
         return f"theme record key {theme_id!r} does not match its id {theme.id!r}"
+    size = pattern_bytes(theme)
+    error = check_theme_set(sum(sizes.values()) - sizes.get(theme_id, 0) + size)
+    if error:
+        return f"theme {theme_id!r}: {error}"
     current[theme_id] = theme
+    sizes[theme_id] = size
     return None
 
 
@@ -53,7 +75,9 @@ class LiveThemes:
 
     def __init__(self, initial: Sequence[Theme] = ()) -> None:
         self.themes: dict[str, Theme] = {t.id: t for t in initial}
+        self.sizes: dict[str, int] = {t.id: pattern_bytes(t) for t in initial}
         self.tagger = Tagger(list(self.themes.values()))
+        self.active: dict[str, Theme] = dict(self.themes)  # the themes self.tagger was built from
         self.ready = asyncio.Event()
         self.generation = 0
         if initial:
@@ -61,7 +85,29 @@ class LiveThemes:
 
     def rebuild(self) -> None:
         self.tagger = Tagger(sorted(self.themes.values(), key=lambda t: t.id))
+        self.active = dict(self.themes)
         self.generation += 1
+
+    async def rebuild_async(self) -> bool:
+        """Build the tagger of the current themes in a thread and switch to it; False (and the
+        previous themes and tagger kept) if building fails."""
+        themes = dict(self.themes)
+        try:
+            tagger = await asyncio.to_thread(Tagger, sorted(themes.values(), key=lambda t: t.id))
+        except Exception as exc:  # keep serving with the last good tagger
+            log.error(
+                "%s",
+                for_terminal(
+                    f"could not build the tagger ({type(exc).__name__}: {exc}); keeping the previous themes", 500
+                ),
+            )
+            self.themes = dict(self.active)
+            self.sizes = {tid: pattern_bytes(t) for tid, t in self.themes.items()}
+            return False
+        self.tagger = tagger
+        self.active = themes
+        self.generation += 1
+        return True
 
     async def follow(
         self,
@@ -86,12 +132,17 @@ class LiveThemes:
                 batch = await consumer.getmany(*tps, timeout_ms=POLL_MS)
                 for records in batch.values():
                     for record in records:
-                        reason = apply_theme_record(self.themes, record.key, record.value)
+                        reason = apply_theme_record(self.themes, record.key, record.value, self.sizes)
                         if reason is None:
                             changed = True
                             continue
                         log.warning(
-                            "skipped bad theme record at %s[%s]@%s: %s", topic, record.partition, record.offset, reason
+                            "%s",
+                            for_terminal(
+                                f"refused theme record {topic}[{record.partition}]@{record.offset}: {reason}"
+                                " (the previous version of the theme stays active)",
+                                1000,
+                            ),
                         )
                         if dlq is not None:
                             letter = dead_letter(
@@ -109,9 +160,9 @@ class LiveThemes:
                     positions = {tp: await consumer.position(tp) for tp in tps}
                     caught_up = all(positions[tp] >= end[tp] for tp in tps)
                 if caught_up and (changed or not self.ready.is_set()):
-                    self.rebuild()
                     changed = False
-                    log.info("themes active: %d (%s)", len(self.themes), ", ".join(sorted(self.themes)))
+                    if await self.rebuild_async():
+                        log.info("themes active: %d (%s)", len(self.themes), ", ".join(sorted(self.themes)))
                     self.ready.set()
         finally:
             await consumer.stop()
@@ -120,9 +171,10 @@ class LiveThemes:
 async def read_themes(bootstrap: str, topic: str, timeout: float = 30.0) -> tuple[dict[str, Theme], list[str]]:
     """The theme set on ``topic`` now, and the reasons of records that were skipped."""
     themes: dict[str, Theme] = {}
+    sizes: dict[str, int] = {}
     problems: list[str] = []
     for record in await read_to_end(bootstrap, [topic], timeout=timeout):
-        reason = apply_theme_record(themes, record.key, record.value)
+        reason = apply_theme_record(themes, record.key, record.value, sizes)
         if reason:
             problems.append(f"offset {record.offset}: {reason}")
     return themes, problems
