@@ -12,6 +12,9 @@ TAGGED = "news.articles.tagged"
 ALERTS = "news.alerts"
 DLQ = "news.dlq"
 THEMES = "news.themes"
+FEEDS_STATUS = "news.feeds.status"
+FEEDS_STATE = "news.feeds.state"
+FEEDS_SEEN = "news.feeds.seen"
 
 # Raw values may be large (the decoder enforces its own limits and dead-letters the rest).
 _LARGE = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
@@ -31,6 +34,20 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(ALERTS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}, "CloudEvents alerts, key: theme id"),
     TopicSpec(DLQ, 1, {**_LARGE, "retention.ms": str(30 * 24 * 3600 * 1000)}, "rejected messages with reasons"),
     TopicSpec(THEMES, 1, {"cleanup.policy": "compact"}, "theme definitions, key: theme id (compacted)"),
+    # Feeds (streams/sources/feeds, docs/feeds.md): poll outcomes, conditional-GET state, published entry keys.
+    TopicSpec(
+        FEEDS_STATUS,
+        1,
+        {"cleanup.policy": "compact,delete", "retention.ms": str(7 * 24 * 3600 * 1000)},
+        "feed poll outcomes and feed_stale events, key: feed url (compacted, 7 days)",
+    ),
+    TopicSpec(FEEDS_STATE, 1, {"cleanup.policy": "compact"}, "feed conditional-GET state, key: feed url (compacted)"),
+    TopicSpec(
+        FEEDS_SEEN,
+        3,
+        {"cleanup.policy": "compact,delete", "retention.ms": str(90 * 24 * 3600 * 1000)},
+        "published feed entry keys, key: dedup key (compacted, 90 days)",
+    ),
 )
 
 
