@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 
 import click
 
 from agents.alerting import format_alert_line
+from agents.text import json_for_terminal
 from streams.kafka.cluster import BrokerError, bootstrap_servers
 from streams.kafka.topics import ALERTS, topic_name
 from streams.settings import get_settings
@@ -45,7 +45,7 @@ def alerts(themes: tuple[str, ...], as_json: bool, from_beginning: bool, follow:
         async for event, _raw in subscribe(
             bootstrap, name, themes=themes, from_beginning=from_beginning or not follow, follow=follow
         ):
-            click.echo(json.dumps(event, ensure_ascii=False, sort_keys=True) if as_json else format_alert_line(event))
+            click.echo(json_for_terminal(event, sort_keys=True) if as_json else format_alert_line(event))
             sys.stdout.flush()
             count += 1
         return count

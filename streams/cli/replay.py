@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, UnknownTopicOrPart
 from tqdm import tqdm
 
 from agents.seeds import SeedFileError
+from agents.text import escape_controls
 from streams.cli import fail
 from streams.kafka.cluster import bootstrap_servers as resolve_bootstrap
 from streams.kafka.embedded import BrokerError
@@ -100,13 +101,13 @@ def replay(
     target = topic or topic_name(settings, RAW)
 
     def note(message: str) -> None:
-        click.echo(f"newsmon: {message}", err=True)
+        click.echo(f"newsmon: {escape_controls(message)}", err=True)
 
     try:
         files = discover(paths, note=note)
         sources = load(files, fetched_at=utc_timestamp())
     except SeedFileError as exc:
-        fail(str(exc), EXIT_INPUT)
+        fail(escape_controls(str(exc)), EXIT_INPUT)
     records = [to_record(article) for source in sources for article in source.articles]
 
     if bootstrap_servers is None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
+from agents.text import escape_controls, for_terminal, json_for_terminal
 from agents.themes import ExampleReport, Theme, ThemeFileError, evaluate_examples, load_theme_file, theme_to_record
 from streams.cli import fail
 from streams.settings import Settings, get_settings
@@ -51,7 +51,7 @@ def _current(settings: Settings) -> dict[str, Theme]:
 
     themes_, problems = _run(read_themes(_bootstrap(settings), _themes_topic(settings)))
     for problem in problems:
-        click.echo(f"warning: skipped a bad record on {_themes_topic(settings)}: {problem}", err=True)
+        click.echo(f"warning: skipped a bad record on {_themes_topic(settings)}: {escape_controls(problem)}", err=True)
     return themes_
 
 
@@ -81,8 +81,7 @@ def themes() -> None:
 
 
 def _short(text: str, width: int = 100) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return for_terminal(text, width)  # example texts may hold anything: no control character reaches the terminal
 
 
 def _print_report(report: ExampleReport) -> None:
@@ -119,7 +118,7 @@ def test(file: Path | None) -> None:
     _print_report(report)
     total = sum(s.positives + s.negatives for s in report.scores)
     if report.failures:
-        click.echo(f"{len(report.failures)} of {total} examples failed in {path}", err=True)
+        click.echo(f"{len(report.failures)} of {total} examples failed in {escape_controls(str(path))}", err=True)
         raise SystemExit(1)
     click.echo(f"all {total} examples of {len(report.scores)} themes passed")
 
@@ -137,7 +136,8 @@ def list_() -> None:
     for theme_id in sorted(current):
         theme = current[theme_id]
         terms = sum(len(ts.all_terms()) for ts in theme.terms)
-        click.echo(f"{theme_id:<{width}}  {len(theme.rules):>5} {terms:>5} {theme.threshold:>9g}  {theme.name}")
+        name = for_terminal(theme.name)
+        click.echo(f"{theme_id:<{width}}  {len(theme.rules):>5} {terms:>5} {theme.threshold:>9g}  {name}")
 
 
 @themes.command()
@@ -148,7 +148,7 @@ def show(theme_id: str) -> None:
     if theme_id not in current:
         known = ", ".join(sorted(current)) or "none"
         fail(f"no theme {theme_id!r} on the themes topic (known: {known})", 1)
-    click.echo(json.dumps(theme_to_record(current[theme_id]), ensure_ascii=False, indent=2))
+    click.echo(json_for_terminal(theme_to_record(current[theme_id]), indent=2))
 
 
 @themes.command()
