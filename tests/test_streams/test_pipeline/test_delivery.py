@@ -1,0 +1,278 @@
+"""The delivery guarantee with fast fakes: each faust-streaming drop path, reproduced and caught.
+
+The fault tests (tests/test_faults) prove the guarantee end to end on a real broker; these
+prove each guard on its own, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaConnectionError
+
+from streams.pipeline.delivery import (
+    DeliveryGuard,
+    FetchGuard,
+    InputRecord,
+    guard_delivery,
+    rewind_points,
+)
+
+
+@dataclass(frozen=True, order=True)
+class TP:
+    topic: str
+    partition: int
+
+
+RAW = "news.articles.raw"
+P0, P1 = TP(RAW, 0), TP(RAW, 1)
+
+
+def message(tp: TP, offset: int) -> SimpleNamespace:
+    return SimpleNamespace(
+        tp=tp, topic=tp.topic, partition=tp.partition, offset=offset, key=f"k{offset}".encode(), value=b"v"
+    )
+
+
+# --------------------------------------------------------------------------- drop path 1: undelivered fetched batch
+
+
+def test_rewind_points_find_the_first_undelivered_offset_per_partition() -> None:
+    fetched = {P0: [10, 11, 12, 13], P1: [5, 6]}
+    assert rewind_points(fetched, {P0: 11, P1: 6}, {}) == {P0: 12}
+    assert rewind_points(fetched, {}, {}) == {P0: 10, P1: 5}  # nothing delivered at all
+    assert rewind_points(fetched, {P0: 13, P1: 6}, {}) == {}  # everything delivered
+    assert rewind_points(fetched, {P0: 13, P1: 6}, {P1: 4}) == {P1: 4}  # a cancelled delivery
+    assert rewind_points(fetched, {P0: 11, P1: 6}, {P0: 11}) == {P0: 11}  # the lower of both
+
+
+class FaustLikeConsumer:
+    """Stands in for faust's consumer: fetches a batch, then stops yielding it part way (flow suspended)."""
+
+    def __init__(self, batch: Mapping[TP, list[int]], suspend_after: int) -> None:
+        self.batch = batch
+        self.suspend_after = suspend_after
+        self.seeks: list[tuple[TP, int]] = []
+
+    async def _wait_next_records(self, timeout: float) -> Any:
+        records = {tp: [SimpleNamespace(offset=o) for o in offsets] for tp, offsets in self.batch.items()}
+        return records, set(self.batch)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        records, _active = await self._wait_next_records(timeout)
+        yielded = 0
+        for tp, rs in records.items():
+            for r in rs:
+                if yielded == self.suspend_after:
+                    return  # the drop: the rest of the fetched batch is never yielded
+                yielded += 1
+                yield tp, message(tp, r.offset)
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+class Guarded(FetchGuard, FaustLikeConsumer):
+    pass
+
+
+async def test_an_interrupted_batch_is_fetched_again_from_its_first_undelivered_record() -> None:
+    consumer = Guarded({P0: [0, 1, 2], P1: [7, 8]}, suspend_after=2)
+    got = [(tp, m.offset) async for tp, m in consumer.getmany(1.0)]
+    assert got == [(P0, 0), (P0, 1)]
+    assert sorted(consumer.seeks) == [(P0, 2), (P1, 7)]
+
+
+async def test_a_whole_batch_delivered_seeks_nowhere() -> None:
+    consumer = Guarded({P0: [0, 1, 2]}, suspend_after=99)
+    assert [m.offset async for _tp, m in consumer.getmany(1.0)] == [0, 1, 2]
+    assert consumer.seeks == []
+
+
+async def test_without_the_guard_the_fake_loses_records() -> None:
+    """The fake reproduces the drop: unguarded, nothing seeks back to offset 2."""
+    consumer = FaustLikeConsumer({P0: [0, 1, 2]}, suspend_after=2)
+    assert [m.offset async for _tp, m in consumer.getmany(1.0)] == [0, 1]
+    assert consumer.seeks == []
+
+
+# --------------------------------------------------------------------------- drop path 2: drained but recorded
+
+
+async def test_a_cancelled_delivery_is_reported_and_fetched_again() -> None:
+    consumer = Guarded({P0: [3, 4]}, suspend_after=99)
+
+    async def deliver(msg: Any) -> None:
+        if msg.offset == 4:
+            raise asyncio.CancelledError  # faust cancels the wait for the agent's queue
+
+    guarded = guard_delivery(consumer, deliver)
+    await guarded(message(P0, 3))
+    with pytest.raises(asyncio.CancelledError):
+        await guarded(message(P0, 4))
+    # The next getmany round seeks back to the cancelled delivery, although it was "yielded".
+    assert [m.offset async for _tp, m in consumer.getmany(1.0)] == [3, 4]
+    assert consumer.seeks == [(P0, 4)]
+
+
+# --------------------------------------------------------------------------- drop path 3: skipped and acknowledged
+
+
+class FakeGaps:
+    def __init__(self, log: Mapping[TP, Iterable[int]]) -> None:
+        self.log = {tp: sorted(offsets) for tp, offsets in log.items()}
+        self.reads: list[tuple[TP, int, int]] = []
+
+    async def read(self, tp: TP, start: int, end: int) -> Sequence[Any]:
+        self.reads.append((tp, start, end))
+        return [SimpleNamespace(offset=o, key=f"k{o}".encode(), value=b"v") for o in self.log[tp] if start <= o < end]
+
+
+class FakeCommitted:
+    def __init__(self) -> None:
+        self.offsets: dict[TP, int | None] = {}
+        self.fail = False
+
+    async def read(self, group: str, tps: Iterable[TP]) -> Mapping[TP, int | None]:
+        if self.fail:
+            raise KafkaConnectionError("broker restarting")
+        return {tp: self.offsets.get(tp) for tp in tps}
+
+
+class FakeConsumer:
+    def __init__(self) -> None:
+        self.highwaters: dict[TP, int] = {}
+        self.seeks: list[tuple[TP, int]] = []
+
+    def highwater(self, tp: TP) -> int | None:
+        return self.highwaters.get(tp)
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeStream:
+    """``take_events`` over fixed batches of messages, like faust's stream after a skip."""
+
+    def __init__(self, batches: list[list[SimpleNamespace]]) -> None:
+        self._batches = batches
+        self.asked: list[tuple[int, float]] = []
+
+    async def take_events(self, size: int, within: float) -> AsyncIterator[list[Any]]:
+        self.asked.append((size, within))
+        for batch in self._batches:
+            yield [SimpleNamespace(message=m) for m in batch]
+
+
+def make_guard(gaps: FakeGaps) -> tuple[DeliveryGuard, FakeCommitted, FakeConsumer, Clock]:
+    committed, consumer, clock = FakeCommitted(), FakeConsumer(), Clock()
+    app = SimpleNamespace(conf=SimpleNamespace(id="newsmon-test", broker=[SimpleNamespace(host="h", port=1)]))
+    guard = DeliveryGuard(
+        app, RAW, gaps=gaps, committed=committed, consumer=lambda: consumer, clock=clock, stall_seconds=5
+    )
+    return guard, committed, consumer, clock
+
+
+async def assign(guard: DeliveryGuard, committed: FakeCommitted, offsets: Mapping[TP, int | None]) -> None:
+    committed.offsets.update(offsets)
+    await guard.on_assigned(None, set(offsets) | {TP("other.topic", 0)})
+
+
+def offsets(batch: Sequence[InputRecord]) -> list[tuple[int, int]]:
+    return [(r.partition, r.offset) for r in batch]
+
+
+async def test_a_skipped_range_is_read_back_and_delivered_in_order() -> None:
+    gaps = FakeGaps({P0: range(20)})
+    guard, committed, _consumer, _clock = make_guard(gaps)
+    await assign(guard, committed, {P0: 0})
+    stream = FakeStream([[message(P0, 0), message(P0, 1)], [message(P0, 5), message(P0, 6)]])
+    got = [offsets(batch) async for batch in guard.batches(stream, size=2, within=0.01)]
+    assert got == [[(0, 0), (0, 1)], [(0, 2), (0, 3), (0, 4), (0, 5), (0, 6)]]
+    assert gaps.reads == [(P0, 2, 5)]
+    assert stream.asked == [(2, 0.01)]
+    assert guard.progress.expected[P0] == 7
+
+
+async def test_the_first_event_after_assignment_is_checked_against_the_committed_offset() -> None:
+    gaps = FakeGaps({P0: range(20)})
+    guard, committed, _consumer, _clock = make_guard(gaps)
+    await assign(guard, committed, {P0: 3})  # committed 3, but the stream starts at 6
+    got = [offsets(b) async for b in guard.batches(FakeStream([[message(P0, 6)]]))]
+    assert got == [[(0, 3), (0, 4), (0, 5), (0, 6)]]
+
+
+async def test_redeliveries_pass_through_and_do_not_move_the_ledger_back() -> None:
+    guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(10)}))
+    await assign(guard, committed, {P0: 0})
+    got = [offsets(b) async for b in guard.batches(FakeStream([[message(P0, 0), message(P0, 1), message(P0, 0)]]))]
+    assert got == [[(0, 0), (0, 1), (0, 0)]]
+    assert guard.progress.expected[P0] == 2
+
+
+async def test_the_audit_seeks_back_when_the_group_committed_past_the_ledger() -> None:
+    gaps = FakeGaps({P0: range(20)})
+    guard, committed, consumer, _clock = make_guard(gaps)
+    await assign(guard, committed, {P0: 0, P1: 0})
+    _ = [b async for b in guard.batches(FakeStream([[message(P0, 0), message(P1, 0)]]))]
+    committed.offsets[P0] = 8  # faust acknowledged and committed records the agent never saw
+    assert await guard.audit_once() == [(P0, 1)]
+    assert consumer.seeks == [(P0, 1)]
+
+
+async def test_the_audit_advances_over_an_empty_range() -> None:
+    gaps = FakeGaps({P0: [0]})  # 1..7 compacted away
+    guard, committed, _consumer, _clock = make_guard(gaps)
+    await assign(guard, committed, {P0: 0})
+    _ = [b async for b in guard.batches(FakeStream([[message(P0, 0)]]))]
+    committed.offsets[P0] = 8
+    assert await guard.audit_once() == []
+    assert guard.progress.expected[P0] == 8
+
+
+async def test_the_audit_refetches_input_an_idle_agent_never_received() -> None:
+    guard, committed, consumer, clock = make_guard(FakeGaps({P0: range(10)}))
+    await assign(guard, committed, {P0: 0})
+    _ = [b async for b in guard.batches(FakeStream([[message(P0, 0)]]))]
+    consumer.highwaters[P0] = 6  # records 1..5 are on the broker but never reached the agent
+    assert await guard.audit_once() == []  # not idle long enough yet
+    clock.now += 6
+    assert await guard.audit_once() == [(P0, 1)]
+
+
+async def test_the_audit_survives_a_broker_outage() -> None:
+    guard, committed, consumer, _clock = make_guard(FakeGaps({P0: range(10)}))
+    await assign(guard, committed, {P0: 0})
+    committed.fail = True
+    await guard.audit()  # logs and skips the round; must not raise
+    assert consumer.seeks == []
+
+
+async def test_assignment_with_an_unreachable_broker_tracks_from_the_next_event() -> None:
+    guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(10)}))
+    committed.fail = True
+    await guard.on_assigned(None, {P0})
+    assert guard.progress.assigned == {P0}
+    got = [offsets(b) async for b in guard.batches(FakeStream([[message(P0, 4)]]))]
+    assert got == [[(0, 4)]]
+
+
+async def test_revoked_partitions_leave_the_audit() -> None:
+    guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(10), P1: range(10)}))
+    await assign(guard, committed, {P0: 0, P1: 0})
+    await guard.on_assigned(None, {P1})
+    assert guard.progress.assigned == {P1}
