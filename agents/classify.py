@@ -1,45 +1,28 @@
-"""Per-article classification: language and themes, as the pipeline and ``newsmon classify`` do it."""
+"""What ``newsmon classify`` prints for one article: the worker's own :func:`agents.enrich.enrich`, projected.
+
+Offline classification does not have a path of its own: it runs ``enrich`` (markup
+stripping, language, tagging) on the raw article that ``agents.seeds`` reads from a
+file, exactly as the worker runs it on the record ``newsmon replay`` publishes from
+that file.  So ``lang``, ``lang_confidence`` and ``themes`` (scores and evidence) are
+the worker's values for the same article.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from agents.language import detect_language
-from agents.records import document_text
-from agents.themes import Tagger, ThemeMatch
+from agents.enrich import TaggerLike, enrich
+from agents.records import RawArticle
 
-__all__ = ["Classification", "classification_to_json", "classify_text"]
+__all__ = ["CLASSIFY_FIELDS", "classify_article"]
 
-
-@dataclass(frozen=True)
-class Classification:
-    """``text`` is the string the evidence offsets index into: ``document_text(title, body)``."""
-
-    text: str
-    lang: str
-    lang_confidence: float
-    themes: tuple[ThemeMatch, ...]
+# The fields of the worker's tagged record that ``newsmon classify`` prints, after ``id`` and ``file``.
+CLASSIFY_FIELDS = ("lang", "lang_confidence", "themes")
 
 
-def classify_text(tagger: Tagger, *, body: str, title: str = "") -> Classification:
-    """Detect the language of title + body and tag it with every theme of ``tagger``."""
-    text = document_text(title, body)
-    guess = detect_language(text)
-    return Classification(text, guess.lang, guess.confidence, tuple(tagger.tag(text, guess.lang)))
-
-
-def classification_to_json(article_id: str, result: Classification) -> dict[str, Any]:
-    """The JSON object ``newsmon classify`` prints for one article."""
-    return {
-        "id": article_id,
-        "lang": result.lang,
-        "themes": [
-            {
-                "theme": match.theme,
-                "score": match.score,
-                "evidence": [{"term": e.term, "start": e.start, "end": e.end, "rule": e.rule} for e in match.evidence],
-            }
-            for match in result.themes
-        ],
-    }
+def classify_article(article: RawArticle, tagger: TaggerLike, *, where: str) -> dict[str, Any]:
+    """The JSON object ``newsmon classify`` prints for ``article``, read at ``where`` (``FILE`` or ``FILE:LINE``)."""
+    tagged = enrich(article, tagger, processed_at="")
+    out: dict[str, Any] = {"id": tagged["id"], "file": where}
+    out.update((key, tagged[key]) for key in CLASSIFY_FIELDS)
+    return out

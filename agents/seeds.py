@@ -13,7 +13,8 @@ Two formats are read (``docs/replay.md``):
     One raw-article JSON object per line (blank lines are skipped), each checked by
     :func:`agents.records.validate_raw_article`; ``id`` is derived when absent, a
     missing ``source`` becomes ``seed:<file name>`` and a missing ``fetched_at`` the
-    replay's start.  Text is kept as given.
+    replay's start.  Text is kept as given.  ``newsmon classify`` also reads
+    ``{"id"?, "text", "title"?}`` lines (``text_records``): ``text`` is the body.
 
 The callers read the bytes and pass the replay's start time (``fetched_at``), so the
 same bytes always give the same articles.  Every problem is a :class:`SeedFileError`
@@ -29,6 +30,7 @@ from pathlib import PurePath
 from urllib.parse import urlsplit
 
 from agents.records import (
+    MAX_BODY_CHARS,
     MAX_VALUE_BYTES,
     SCHEMA_VERSION,
     InvalidRecord,
@@ -225,25 +227,56 @@ def parse_jsonl_bytes(data: bytes, *, path: str, fetched_at: str) -> list[RawArt
     """The raw articles of a ``*.jsonl`` file, one JSON object per line; blank lines are skipped."""
     articles: list[RawArticle] = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
-        if number == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-        if not raw.strip():
-            continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise SeedFileError(path, f"not UTF-8 text ({exc.reason} at column {exc.start + 1})", number) from None
-        obj = _json_line(line, path, number)
-        if isinstance(obj, dict):
-            if obj.get("source") in (None, ""):
-                url = obj.get("url")
-                obj["source"] = source_for(url if isinstance(url, str) else None, path)
-            if obj.get("fetched_at") in (None, ""):
-                obj["fetched_at"] = fetched_at
-        articles.append(_checked(obj, path, number))
+        article = parse_jsonl_line(raw, path=path, number=number, fetched_at=fetched_at)
+        if article is not None:
+            articles.append(article)
     if not articles:
         raise SeedFileError(path, "the file is empty (a .jsonl file needs one JSON object per line)")
     return articles
+
+
+def parse_jsonl_line(
+    raw: bytes, *, path: str, number: int, fetched_at: str, text_records: bool = False
+) -> RawArticle | None:
+    """Line ``number`` of a ``*.jsonl`` file as a raw article; None for a blank line.
+
+    A byte-order mark is dropped from line 1.  With ``text_records`` (``newsmon classify``)
+    a line may also be ``{"id"?, "text", "title"?}``: ``text`` is the body.
+    """
+    if number == 1:
+        raw = raw.removeprefix(b"\xef\xbb\xbf")
+    if not raw.strip():
+        return None
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SeedFileError(path, f"not UTF-8 text ({exc.reason} at column {exc.start + 1})", number) from None
+    obj = _json_line(line, path, number)
+    if isinstance(obj, dict):
+        if text_records and "text" in obj:
+            obj = _from_text_record(obj, path, number)
+        if obj.get("source") in (None, ""):
+            url = obj.get("url")
+            obj["source"] = source_for(url if isinstance(url, str) else None, path)
+        if obj.get("fetched_at") in (None, ""):
+            obj["fetched_at"] = fetched_at
+    return _checked(obj, path, number)
+
+
+def _from_text_record(obj: dict[str, object], path: str, number: int) -> dict[str, object]:
+    """``{"id"?, "text", "title"?, ...}`` as a raw article: ``text`` becomes ``body``, ``title`` defaults to empty."""
+    if "body" in obj:
+        raise SeedFileError(path, "a record has 'text' or 'body', not both", number)
+    text = obj["text"]
+    if not isinstance(text, str):
+        raise SeedFileError(path, f"field 'text' must be a string, not {type(text).__name__}", number)
+    if len(text) > MAX_BODY_CHARS:
+        raise SeedFileError(path, f"field 'text' has {len(text)} characters; the limit is {MAX_BODY_CHARS}", number)
+    article = {key: value for key, value in obj.items() if key != "text"}
+    article["body"] = text
+    if article.get("title") is None:
+        article["title"] = ""
+    return article
 
 
 def _json_line(line: str, path: str, number: int) -> object:

@@ -1,66 +1,97 @@
-"""``newsmon classify``: language and themes of articles from files, offline (no Kafka)."""
+"""``newsmon classify``: language and themes of articles from files, offline (no Kafka).
+
+Files are found and read as ``newsmon replay`` finds and reads them
+(``streams.sources.files``, ``agents.seeds``), and each article goes through the
+worker's own ``enrich`` (``agents.classify``), so the output agrees with the worker's.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 import click
 
-from agents.classify import classification_to_json, classify_text
+from agents.classify import classify_article
+from agents.enrich import TaggerLike
+from agents.records import RawArticle
+from agents.seeds import JSONL_SUFFIX, SeedFileError, parse_jsonl_line, parse_seed_bytes
 from agents.themes import Tagger, ThemeFileError, load_theme_file
 from streams.cli import fail
 from streams.settings import get_settings
+from streams.sources.files import expand, read_bytes
+
+STDIN = "<stdin>"
 
 
-def _error(where: str, message: str) -> None:
-    click.echo(f"newsmon classify: {where}: {message}", err=True)
+class _Run:
+    """Prints one JSON line per article and one error line per problem; remembers whether any failed."""
 
+    def __init__(self, tagger: TaggerLike) -> None:
+        self.tagger = tagger
+        self.failed = False
 
-def _read(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    return Path(name).read_text(encoding="utf-8")
+    def error(self, message: str) -> None:
+        # The prefix of streams.cli.fail, without exiting: the other inputs are still classified.
+        click.echo(f"newsmon: error: {message}", err=True)
+        self.failed = True
 
+    def emit(self, article: RawArticle, where: str) -> None:
+        click.echo(json.dumps(classify_article(article, self.tagger, where=where), ensure_ascii=False))
 
-def _split_article(text: str) -> tuple[str, str]:
-    """Title = first non-empty line, body = the rest."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line.strip():
-            return line.strip(), "\n".join(lines[i + 1 :]).strip("\n")
-    return "", ""
-
-
-def _jsonl_records(stream: IO[str], name: str) -> Iterator[tuple[int, dict[str, str] | str]]:
-    """(line number, record or error message) for each non-blank line."""
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
+    def article(self, data: bytes, label: str) -> None:
+        """One article per file (the *.txt rules of docs/replay.md)."""
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, f"not JSON: {exc.msg} (column {exc.colno})"
-            continue
-        if not isinstance(obj, dict):
-            yield number, f"expected a JSON object, got {type(obj).__name__}"
-            continue
-        problems = [
-            f"{key!r} must be a string"
-            for key in ("id", "text", "title")
-            if (key != "title" or key in obj) and not isinstance(obj.get(key), str)
-        ]
-        if problems:
-            yield number, "; ".join(problems)
-            continue
-        yield number, {"id": obj["id"], "text": obj["text"], "title": obj.get("title", "")}
+            article = parse_seed_bytes(data, path=label, fetched_at="")
+        except SeedFileError as exc:
+            self.error(str(exc))
+            return
+        self.emit(article, label)
+
+    def lines(self, lines: Iterable[bytes], label: str, *, empty_is_error: bool) -> None:
+        """JSON Lines: a bad line is reported with its number and the others are still classified."""
+        any_record = False
+        for number, raw in enumerate(lines, start=1):
+            try:
+                article = parse_jsonl_line(
+                    raw.removesuffix(b"\n"), path=label, number=number, fetched_at="", text_records=True
+                )
+            except SeedFileError as exc:
+                any_record = True
+                self.error(str(exc))
+                continue
+            if article is not None:
+                any_record = True
+                self.emit(article, f"{label}:{number}")
+        if empty_is_error and not any_record:
+            self.error(str(SeedFileError(label, "the file is empty (a .jsonl file needs one JSON object per line)")))
+
+    def file(self, path: Path, *, jsonl: bool) -> None:
+        label = str(path)
+        if not jsonl:
+            try:
+                data = read_bytes(path)
+            except SeedFileError as exc:
+                self.error(str(exc))
+                return
+            self.article(data, label)
+            return
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            self.error(str(SeedFileError(label, f"cannot read the file: {exc.strerror or exc}")))
+            return
+        with stream:
+            self.lines(stream, label, empty_is_error=True)
+
+
+def _note(message: str) -> None:
+    click.echo(f"newsmon: {message}", err=True)
 
 
 @click.command()
-@click.option("--jsonl", is_flag=True, help="Each input line is a JSON object with id, text and optional title.")
+@click.option("--jsonl", is_flag=True, help="Read stdin and every FILE named here as JSON Lines, whatever its suffix.")
 @click.option(
     "--themes",
     "themes_file",
@@ -68,65 +99,70 @@ def _jsonl_records(stream: IO[str], name: str) -> Iterator[tuple[int, dict[str, 
     help="Theme file to use instead of NEWSMON_THEMES_FILE.",
 )
 @click.argument("files", nargs=-1)
-def classify(jsonl: bool, themes_file: Path | None, files: tuple[str, ...]) -> None:
+@click.pass_context
+def classify(ctx: click.Context, jsonl: bool, themes_file: Path | None, files: tuple[str, ...]) -> None:
     """Detect the language of articles and tag them with themes, without Kafka.
 
-    Without --jsonl each FILE is one article: its id is the file name, its
-    title the first non-empty line, its body the rest. With --jsonl each line
-    of each FILE is {"id": ..., "text": ..., "title": ...}. '-' (the default)
-    reads stdin.
+    FILE is read as `newsmon replay FILE` reads it (docs/replay.md), and each
+    article goes through the worker's own code, so the results are those the
+    worker gives the replayed article. A directory gives its *.txt and *.jsonl
+    files in name order (not recursively). '-' reads stdin; with no FILE,
+    stdin is read unless it is a terminal (then this usage is printed).
 
-    Prints one JSON line per article: {"id", "lang", "themes": [{"theme",
-    "score", "evidence": [{"term", "start", "end", "rule"}]}]}; evidence
-    offsets index into title + "\\n\\n" + body (just the text when there is no
-    title). Bad lines are reported on stderr with file and line number and the
-    rest is still classified; the exit code is 1 if anything failed.
+    \b
+    *.txt    one article: the first non-empty line is the title, the rest the
+             body (normalized, "Original: <url>" removed, as replay does).
+             Any other file named here is read the same way.
+    *.jsonl  one article per line, either a raw article as replay publishes
+             it, {"title", "body", "id"?, "url"?, ...}, or {"id"?, "text",
+             "title"?}, where text is the body. A missing id is derived as
+             replay derives it.
+
+    With --jsonl, stdin and every FILE named on the command line are JSON
+    Lines; files found in a directory follow their suffix. The raw-article
+    limits apply (title 2,000 characters, body 1,000,000, line 2 MiB).
+
+    Prints one JSON line per article: {"id", "file", "lang",
+    "lang_confidence", "themes": [{"theme", "name", "score", "evidence":
+    [{"term", "start", "end", "rule"}]}]}; "file" is FILE, or FILE:LINE for
+    JSON Lines. Evidence offsets index into title + "\\n\\n" + body (just
+    the body when there is no title) after markup is stripped, as in the
+    worker's tagged record. A bad file or line (not UTF-8, not JSON, over a
+    limit) is reported on stderr as "newsmon: error: FILE[:LINE]: reason" and
+    the rest is still classified.
+
+    Exit status: 0 all classified, 1 something was reported, 2 bad usage or
+    theme file.
     """
+    if not files and click.get_text_stream("stdin").isatty():
+        click.echo(ctx.get_usage(), err=True)
+        fail("no FILE given and stdin is a terminal; name files or directories, or '-' to read stdin")
     try:
         tagger = Tagger(load_theme_file(themes_file or get_settings().themes_file))
     except ThemeFileError as err:
         fail(str(err))
-    failed = False
-
-    def emit(article_id: str, title: str, body: str) -> None:
-        result = classify_text(tagger, title=title, body=body)
-        click.echo(json.dumps(classification_to_json(article_id, result), ensure_ascii=False))
-
+    run = _Run(tagger)
+    seen: set[Path] = set()
     for name in files or ("-",):
-        label = "<stdin>" if name == "-" else name
-        if jsonl:
-            try:
-                stream: IO[str] = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
-            except OSError as exc:
-                _error(label, f"cannot read: {exc.strerror or exc}")
-                failed = True
+        if name == "-":
+            stdin = click.get_binary_stream("stdin")
+            if jsonl:
+                run.lines(stdin, STDIN, empty_is_error=False)
+            else:
+                run.article(stdin.read(), STDIN)
+            continue
+        named = Path(name)
+        try:
+            found = expand(named, note=_note, any_suffix=True)
+        except SeedFileError as exc:
+            run.error(str(exc))
+            continue
+        for path in found:
+            key = path.resolve()
+            if key in seen:
                 continue
-            try:
-                for number, record in _jsonl_records(stream, label):
-                    if isinstance(record, str):
-                        _error(f"{label}:{number}", record)
-                        failed = True
-                    else:
-                        emit(record["id"], record["title"], record["text"])
-            except UnicodeDecodeError as exc:
-                _error(label, f"not UTF-8: {exc.reason}")
-                failed = True
-            finally:
-                if stream is not sys.stdin:
-                    stream.close()
-        else:
-            try:
-                text = _read(name)
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else f"not UTF-8: {exc.reason}"
-                _error(label, f"cannot read: {reason}")
-                failed = True
-                continue
-            title, body = _split_article(text)
-            if not title:
-                _error(label, "empty article")
-                failed = True
-                continue
-            emit(Path(name).name if name != "-" else "-", title, body)
-    if failed:
+            seen.add(key)
+            explicit = path == named
+            run.file(path, jsonl=(jsonl and explicit) or path.suffix.lower() == JSONL_SUFFIX)
+    if run.failed:
         raise SystemExit(1)

@@ -1,7 +1,8 @@
 """Seed replay plumbing: find the input files, read and check them all, then publish.
 
-The parsing itself is pure (``agents.seeds``); this module does the I/O around it:
-reading files, the Kafka producer, pacing, bounded in-flight sends and a clean stop.
+The parsing itself is pure (``agents.seeds``) and finding and reading the files is
+``streams.sources.files`` (re-exported here); this module does the rest: the Kafka
+producer, pacing, bounded in-flight sends and a clean stop.
 ``streams.cli.replay`` is the command line on top.
 """
 
@@ -13,16 +14,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
 
 from agents.records import RawArticle, encode
-from agents.seeds import SUFFIXES, SeedFileError, parse_seed_file
 from streams.kafka.admin import ensure_topics, missing_topics
 from streams.kafka.producer import make_producer
 from streams.kafka.topics import TopicSpec
+from streams.sources.files import SeedSource as SeedSource
+from streams.sources.files import discover as discover
+from streams.sources.files import load as load
 
 DEFAULT_MAX_IN_FLIGHT = 1_000
 
@@ -32,14 +34,6 @@ Record = tuple[bytes, bytes]  # (key, value) as published
 
 class ReplayError(Exception):
     """A replay that cannot start (for example: its topic does not exist); ``str(exc)`` says what to do."""
-
-
-@dataclass(frozen=True)
-class SeedSource:
-    """One input file and the articles read from it."""
-
-    path: Path
-    articles: list[RawArticle]
 
 
 @dataclass(frozen=True)
@@ -56,49 +50,6 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- input
-
-
-def discover(paths: Sequence[Path], *, note: Callable[[str], None] = lambda _: None) -> list[Path]:
-    """The input files: each file as given, each directory's ``*.txt``/``*.jsonl`` sorted by name.
-
-    Directories are not searched recursively; other entries in them are skipped with a
-    ``note``.  A file given explicitly must have a supported suffix.  A file named twice
-    is read once.
-    """
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            entries = sorted(path.iterdir(), key=lambda p: p.name)
-            chosen = [p for p in entries if p.suffix.lower() in SUFFIXES and p.is_file()]
-            for other in entries:
-                if other not in chosen:
-                    kind = "directory" if other.is_dir() else "file"
-                    note(f"skipping {kind} {other} (replay reads *.txt and *.jsonl, not recursively)")
-            if not chosen:
-                raise SeedFileError(str(path), "the directory has no *.txt or *.jsonl files")
-            found.extend(chosen)
-        elif path.exists():
-            if path.suffix.lower() not in SUFFIXES:
-                raise SeedFileError(str(path), f"unsupported file type {path.suffix or '(none)'!r}; use .txt or .jsonl")
-            found.append(path)
-        else:
-            raise SeedFileError(str(path), "no such file or directory")
-    unique: dict[Path, Path] = {}
-    for path in found:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
-
-
-def load(files: Iterable[Path], *, fetched_at: str) -> list[SeedSource]:
-    """Read and check every file; the first problem raises :class:`SeedFileError` (nothing is half-read)."""
-    sources: list[SeedSource] = []
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise SeedFileError(str(path), f"cannot read the file: {exc.strerror or exc}") from None
-        sources.append(SeedSource(path, parse_seed_file(data, path=str(path), fetched_at=fetched_at)))
-    return sources
 
 
 def schedule(items: Sequence[T], *, loop: bool = False, count: int | None = None) -> Iterator[T]:

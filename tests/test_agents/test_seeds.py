@@ -15,6 +15,7 @@ from agents.seeds import (
     SeedFileError,
     parse_date,
     parse_jsonl_bytes,
+    parse_jsonl_line,
     parse_seed_bytes,
     parse_seed_file,
     parse_seed_text,
@@ -399,3 +400,18 @@ def test_jsonl_bytes_raise_only_seed_file_error(data: bytes) -> None:
         return
     for article in articles:
         _valid(article)
+
+
+def test_text_records_are_read_only_when_asked() -> None:
+    line = b'{"id": "x", "text": "Trump wants to annex Greenland.", "title": "Greenland"}'
+    with pytest.raises(SeedFileError, match=r"^f.jsonl:4: missing field 'body'$"):
+        parse_jsonl_line(line, path="f.jsonl", number=4, fetched_at="t")
+    article = parse_jsonl_line(line, path="f.jsonl", number=4, fetched_at="t", text_records=True)
+    assert article is not None
+    assert (article["id"], article["title"], article["body"]) == ("x", "Greenland", "Trump wants to annex Greenland.")
+    assert (article["source"], article["fetched_at"]) == ("seed:f.jsonl", "t")
+    assert parse_jsonl_line(b"  \r", path="f.jsonl", number=5, fetched_at="t") is None
+    bom = b"\xef\xbb\xbf"
+    untitled = parse_jsonl_line(bom + b'{"text": "b"}', path="f.jsonl", number=1, fetched_at="t", text_records=True)
+    assert untitled is not None
+    assert (untitled["title"], untitled["body"], untitled["id"][:2]) == ("", "b", "a-")
