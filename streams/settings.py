@@ -109,6 +109,63 @@ class Settings(BaseSettings):
         validation_alias=_env("NEWSMON_WEB_BIND"),
         description="Address the worker's web server binds to; loopback unless set explicitly.",
     )
+    # --- feeds poller (streams/sources/feeds, docs/feeds.md)
+    feeds_file: Path = Field(
+        default=REPO_ROOT / "feeds" / "feeds.toml",
+        validation_alias=_env("NEWSMON_FEEDS_FILE"),
+        description="Feeds file polled by `newsmon feeds run` and `poll`, and merged into by `import-opml`.",
+    )
+    feeds_contact: str = Field(
+        default="",
+        validation_alias=_env("NEWSMON_FEEDS_CONTACT"),
+        description="Contact (e-mail or URL) added to the poller's User-Agent so feed operators can reach you.",
+    )
+    feeds_connect_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias=_env("NEWSMON_FEEDS_CONNECT_TIMEOUT"),
+        description="Seconds to open a connection to a feed server.",
+    )
+    feeds_read_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias=_env("NEWSMON_FEEDS_READ_TIMEOUT"),
+        description="Seconds a feed server may stay silent while answering.",
+    )
+    feeds_total_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias=_env("NEWSMON_FEEDS_TOTAL_TIMEOUT"),
+        description="Seconds for one whole fetch, redirects included.",
+    )
+    feeds_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        validation_alias=_env("NEWSMON_FEEDS_MAX_BYTES"),
+        description="Largest feed or article page accepted, in bytes after decompression; bigger ones are aborted.",
+    )
+    feeds_max_redirects: int = Field(
+        default=5,
+        ge=0,
+        le=20,
+        validation_alias=_env("NEWSMON_FEEDS_MAX_REDIRECTS"),
+        description="Redirects followed per fetch.",
+    )
+    feeds_concurrency: int = Field(
+        default=32,
+        ge=1,
+        validation_alias=_env("NEWSMON_FEEDS_CONCURRENCY"),
+        description="Fetches in flight at a time, all hosts together.",
+    )
+    feeds_per_host: int = Field(
+        default=2,
+        ge=1,
+        validation_alias=_env("NEWSMON_FEEDS_PER_HOST"),
+        description="Fetches in flight at a time to one host (host:port).",
+    )
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -56,6 +56,15 @@ READS: dict[str, tuple[str, object]] = {
     "NEWSMON_LOG_LEVEL": ("debug", "DEBUG"),
     "NEWSMON_WEB_PORT": ("8066", 8066),
     "NEWSMON_WEB_BIND": ("0.0.0.0", "0.0.0.0"),
+    "NEWSMON_FEEDS_FILE": ("/etc/newsmon/feeds.toml", Path("/etc/newsmon/feeds.toml")),
+    "NEWSMON_FEEDS_CONTACT": ("ops@example.org", "ops@example.org"),
+    "NEWSMON_FEEDS_CONNECT_TIMEOUT": ("3.5", 3.5),
+    "NEWSMON_FEEDS_READ_TIMEOUT": ("7.5", 7.5),
+    "NEWSMON_FEEDS_TOTAL_TIMEOUT": ("20", 20.0),
+    "NEWSMON_FEEDS_MAX_BYTES": ("2097152", 2097152),
+    "NEWSMON_FEEDS_MAX_REDIRECTS": ("3", 3),
+    "NEWSMON_FEEDS_CONCURRENCY": ("8", 8),
+    "NEWSMON_FEEDS_PER_HOST": ("1", 1),
 }
 FIELD_OF = {env: field for field, env in env_var_names().items()}
 
