@@ -91,23 +91,23 @@ def _note(message: str) -> None:
 
 
 @click.command()
-@click.option("--jsonl", is_flag=True, help="Read stdin and every FILE named here as JSON Lines, whatever its suffix.")
+@click.option("--jsonl", is_flag=True, help="Read stdin and every file named here as JSON Lines, whatever its suffix.")
 @click.option(
     "--themes",
     "themes_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Theme file to use instead of NEWSMON_THEMES_FILE.",
 )
-@click.argument("files", nargs=-1)
+@click.argument("files", nargs=-1, metavar="[PATH]...")
 @click.pass_context
 def classify(ctx: click.Context, jsonl: bool, themes_file: Path | None, files: tuple[str, ...]) -> None:
     """Detect the language of articles and tag them with themes, without Kafka.
 
-    FILE is read as `newsmon replay FILE` reads it (docs/replay.md), and each
-    article goes through the worker's own code, so the results are those the
-    worker gives the replayed article. A directory gives its *.txt and *.jsonl
-    files in name order (not recursively). '-' reads stdin; with no FILE,
-    stdin is read unless it is a terminal (then this usage is printed).
+    Each PATH is read as `newsmon replay PATH` reads it (docs/replay.md), and
+    each article goes through the worker's own code, so the results are those
+    the worker gives the replayed article. A directory gives its *.txt and
+    *.jsonl files in name order (not recursively). '-' reads stdin; with no
+    PATH, stdin is read unless it is a terminal (then this usage is printed).
 
     \b
     *.txt    one article: the first non-empty line is the title, the rest the
@@ -118,7 +118,7 @@ def classify(ctx: click.Context, jsonl: bool, themes_file: Path | None, files: t
              "title"?}, where text is the body. A missing id is derived as
              replay derives it.
 
-    With --jsonl, stdin and every FILE named on the command line are JSON
+    With --jsonl, stdin and every file named on the command line are JSON
     Lines; files found in a directory follow their suffix. The raw-article
     limits apply (title 2,000 characters, body 1,000,000, line 2 MiB).
 

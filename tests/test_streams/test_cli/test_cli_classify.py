@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from agents.enrich import enrich
-from agents.records import decode_raw_article
+from agents.records import MAX_BODY_CHARS, MAX_TITLE_CHARS, MAX_VALUE_BYTES, decode_raw_article
 from agents.themes import Tagger, load_theme_file
 from streams.bench.corpus import build_corpus
 from streams.cli import main
@@ -205,6 +205,15 @@ def test_empty_jsonl_file_is_an_error(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the decoder's limits
 
 
+def test_help_names_both_formats_and_the_decoders_limits() -> None:
+    result = runner().invoke(main, ["classify", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    for part in ('{"title", "body"', '{"id"?, "text", "title"?}', "docs/replay.md", "newsmon: error: FILE[:LINE]"):
+        assert part in text
+    assert f"title {MAX_TITLE_CHARS:,} characters, body {MAX_BODY_CHARS:,}, line {MAX_VALUE_BYTES // 2**20} MiB" in text
+
+
 def test_a_5_mb_title_is_refused_with_the_limit_named(tmp_path: Path) -> None:
     txt = tmp_path / "t.txt"
     txt.write_text("G" * 5_000_000 + "\nTrump wants to annex Greenland.\n", "utf-8")
@@ -310,6 +319,6 @@ def test_no_arguments_on_a_terminal_prints_the_usage_instead_of_waiting() -> Non
     assert proc.returncode == 2
     stderr = err.decode()
     assert stderr.startswith("Usage: ")
-    assert "newsmon classify [OPTIONS] [FILES]..." in stderr
+    assert "newsmon classify [OPTIONS] [PATH]..." in stderr
     assert f"{PREFIX}no FILE given and stdin is a terminal" in stderr
     assert out == b""
