@@ -8,20 +8,45 @@ table is checked against it by ``tests/test_settings.py``.
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
+import typing
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+import annotated_types
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
+#: Every variable is NEWSMON_*, except these two, which are contracts shared with other tools.
+ENV_PREFIX = "NEWSMON_"
+UNPREFIXED = frozenset({"KAFKA_BOOTSTRAP_SERVERS", "JAVA_HOME"})
+
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$")
+_TOPIC_CHARS = re.compile(r"^[A-Za-z0-9._-]*$")
+_HEAP = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
+
+
+def check_bootstrap(value: str) -> str:
+    """``value`` stripped if it is a comma-separated host:port list, else ValueError saying what is allowed."""
+    for part in value.strip().split(","):
+        host, sep, port = part.strip().rpartition(":")
+        if not sep or not _HOST.match(host) or not port.isascii() or not port.isdigit():
+            raise ValueError("must be a comma-separated list of host:port (e.g. broker1:9092,broker2:9092)")
+        if not 1 <= int(port) <= 65535:
+            raise ValueError("must be a comma-separated list of host:port with ports 1..65535")
+    return value.strip()
 
 
 class Settings(BaseSettings):
@@ -73,8 +98,18 @@ class Settings(BaseSettings):
     broker_start_timeout: float = Field(
         default=90.0,
         gt=0,
+        allow_inf_nan=False,
         validation_alias=_env("NEWSMON_BROKER_START_TIMEOUT"),
         description="Seconds to wait for the embedded broker to answer a metadata request.",
+    )
+    kafka_connect_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        allow_inf_nan=False,
+        validation_alias=_env("NEWSMON_KAFKA_CONNECT_TIMEOUT"),
+        description=(
+            "Seconds a command waits for the Kafka cluster to answer before it gives up with one error line (exit 1)."
+        ),
     )
     java_home: Path | None = Field(
         default=None,
@@ -169,10 +204,46 @@ class Settings(BaseSettings):
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
+    def _host_port_list(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        return value.strip()
+        return check_bootstrap(value)
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _topic_chars(cls, value: str) -> str:
+        if not _TOPIC_CHARS.match(value) or len(value) > 200:
+            raise ValueError("must be at most 200 of the characters Kafka allows in topic names: A-Z a-z 0-9 . _ -")
+        return value
+
+    @field_validator("broker_heap")
+    @classmethod
+    def _heap_size(cls, value: str) -> str:
+        if not _HEAP.match(value):
+            raise ValueError("must be a Java heap size: a number with an optional k, m or g suffix (e.g. 512m)")
+        return value
+
+    @field_validator("worker_web_bind")
+    @classmethod
+    def _bind_address(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not _HOST.match(value):
+                raise ValueError("must be an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::1)") from None
+        return value
+
+    @field_validator("state_dir", "cache_dir", "themes_file", mode="before")
+    @classmethod
+    def _path_not_blank(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must be a path (it is empty)")
+        return value
+
+    @field_validator("java_home", mode="before")
+    @classmethod
+    def _blank_java_home_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -196,7 +267,108 @@ def env_var_names() -> dict[str, str]:
     return names
 
 
+class SettingsError(ValueError):
+    """Invalid configuration: ``lines`` holds one message per bad variable."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+def _allowed(field: str) -> str:
+    """What a field accepts, from its type and constraints: "an integer 1..65535"."""
+    info = Settings.model_fields[field]
+    annotation: Any = info.annotation
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(a) for a in args) + " (any case)"
+    kind = annotation if not args else args[0]
+    noun = {int: "an integer", float: "a number", Path: "a path", str: "text"}.get(kind, str(kind))
+    low = high = None
+    bounds: list[str] = []
+    for meta in info.metadata:
+        if isinstance(meta, annotated_types.Ge):
+            low = meta.ge
+        elif isinstance(meta, annotated_types.Le):
+            high = meta.le
+        elif isinstance(meta, annotated_types.Gt):
+            bounds.append(f"> {meta.gt}")
+        elif isinstance(meta, annotated_types.Lt):
+            bounds.append(f"< {meta.lt}")
+    if low is not None and high is not None:
+        bounds.insert(0, f"{low}..{high}")
+    elif low is not None:
+        bounds.insert(0, f">= {low}")
+    elif high is not None:
+        bounds.insert(0, f"<= {high}")
+    return " ".join([noun, *bounds])
+
+
+def describe_errors(exc: ValidationError, environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per bad variable: ``NAME='given': must be ...`` (what the variable allows)."""
+    environ = os.environ if environ is None else environ
+    field_of = {name: field for field, name in env_var_names().items()}
+    lines: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        if name in lines:
+            continue  # one line per variable, however many checks its value failed
+        field = field_of.get(name, name)
+        given = environ.get(name, error.get("input"))
+        shown = repr(given if not isinstance(given, str) or len(given) <= 80 else given[:77] + "...")
+        if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+            reason = str(error["ctx"]["error"])
+        elif field in Settings.model_fields:
+            reason = f"must be {_allowed(field)}"
+        else:
+            reason = error["msg"]
+        lines[name] = f"{name}={shown}: {reason}"
+    return list(lines.values())
+
+
+#: Variables Faust reads from the environment at import time, whatever the app is given
+#: (faust/types/_env.py and faust/__init__.py, with the prefixes FAUST_ and F_).
+FAUST_IMPORT_VARIABLES = (
+    "DEBUG",
+    "WORKDIR",
+    "DATADIR",
+    "BLOCKING_TIMEOUT",
+    "FORCE_BLOCKING_TIMEOUT",
+    "CONSOLE_PORT",
+    "STRICT",
+    "WEB_PORT",
+    "WEB_BIND",
+    "F_WEB_BIND",
+    "WEB_TRANSPORT",
+    "LOOP",
+)
+
+
+def faust_variable_errors(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per Faust variable that is set: newsmon configures Faust only through its settings."""
+    environ = os.environ if environ is None else environ
+    names = {prefix + name for prefix in ("FAUST_", "F_") for name in FAUST_IMPORT_VARIABLES}
+    return [
+        f"{name}={environ[name]!r}: Faust variables are not supported; newsmon configures Faust itself "
+        "(see docs/configuration.md): unset it"
+        for name in sorted(environ)
+        if name in names or name.startswith("FAUST_")
+    ]
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or :class:`SettingsError` naming every bad variable."""
+    problems = faust_variable_errors()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = describe_errors(exc) + problems
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()
+    """The process-wide settings, read once from the environment (:class:`SettingsError` if invalid)."""
+    return load_settings()

@@ -12,15 +12,31 @@ variable too.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from streams.settings import REPO_ROOT, Settings, env_var_names
+from streams.settings import (
+    ENV_PREFIX,
+    FAUST_IMPORT_VARIABLES,
+    REPO_ROOT,
+    UNPREFIXED,
+    Settings,
+    SettingsError,
+    env_var_names,
+    faust_variable_errors,
+    load_settings,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DOC = REPO / "docs" / "configuration.md"
@@ -51,6 +67,7 @@ READS: dict[str, tuple[str, object]] = {
     "NEWSMON_BROKER_HEAP": ("1g", "1g"),
     "NEWSMON_REPLICATION_FACTOR": ("3", 3),
     "NEWSMON_BROKER_START_TIMEOUT": ("12.5", 12.5),
+    "NEWSMON_KAFKA_CONNECT_TIMEOUT": ("2.5", 2.5),
     "JAVA_HOME": ("/opt/jdk-21", Path("/opt/jdk-21")),
     "NEWSMON_THEMES_FILE": ("/etc/newsmon/themes.toml", Path("/etc/newsmon/themes.toml")),
     "NEWSMON_LOG_LEVEL": ("debug", "DEBUG"),
@@ -170,6 +187,196 @@ def test_several_invalid_values_are_reported_together(monkeypatch: pytest.Monkey
     with pytest.raises(ValidationError) as caught:
         make()
     assert {e["loc"] for e in caught.value.errors()} == {("NEWSMON_BROKER_PORT",), ("NEWSMON_LOG_LEVEL",)}
+
+
+# --------------------------------------------------------------------------- one line per bad variable
+
+_ENV_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+_WORD = st.from_regex(r"[A-Za-z]{1,12}", fullmatch=True).filter(lambda s: s.lower() not in {"inf", "nan", "infinity"})
+_HOSTNAME = st.from_regex(r"[a-z0-9]([a-z0-9.-]{0,20}[a-z0-9])?", fullmatch=True)
+_PATHS = (_ENV_TEXT.filter(lambda s: s.strip() != ""), st.from_regex(r"[ \t]*", fullmatch=True))
+
+
+def _ints(low: int, high: int | None = None) -> st.SearchStrategy[str]:
+    return st.integers(low, high).map(str)
+
+
+def _numbers_above_zero() -> st.SearchStrategy[str]:
+    return st.floats(min_value=0.001, max_value=1e6).map(repr)
+
+
+# Per variable: (raw values that must parse, raw values that must be refused, or None when every
+# value is valid).  A new setting must be added here.
+PROPERTIES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[str] | None]] = {
+    "KAFKA_BOOTSTRAP_SERVERS": (
+        st.lists(st.tuples(_HOSTNAME, st.integers(1, 65535)), min_size=1, max_size=3).map(
+            lambda hosts: ",".join(f"{h}:{p}" for h, p in hosts)
+        ),
+        st.one_of(
+            _WORD,  # no port
+            st.tuples(_HOSTNAME, _WORD).map(lambda hp: f"{hp[0]}:{hp[1]}"),  # host:notaport
+            st.tuples(_HOSTNAME, st.sampled_from([0, 65536, 99999])).map(lambda hp: f"{hp[0]}:{hp[1]}"),
+            _HOSTNAME.map(lambda h: f"{h}:9092,"),  # an empty entry
+        ),
+    ),
+    "NEWSMON_TOPIC_PREFIX": (
+        st.from_regex(r"[A-Za-z0-9._-]{0,40}", fullmatch=True),
+        st.tuples(_ENV_TEXT, st.sampled_from("/ :*#é\t")).map(lambda t: t[0] + t[1]),
+    ),
+    "NEWSMON_STATE_DIR": _PATHS,
+    "NEWSMON_CACHE_DIR": _PATHS,
+    "NEWSMON_BROKER_PORT": (_ints(1, 65535), st.one_of(_WORD, _ints(-1000, 0), _ints(65536))),
+    "NEWSMON_BROKER_HEAP": (
+        st.from_regex(r"[1-9][0-9]{0,4}[kKmMgG]?", fullmatch=True),
+        st.one_of(_WORD, st.just(""), st.just("0"), st.just("512 m"), st.just("-1g")),
+    ),
+    "NEWSMON_BROKER_START_TIMEOUT": (
+        _numbers_above_zero(),
+        st.one_of(_WORD, st.floats(max_value=0).map(repr), st.sampled_from(["inf", "nan"])),
+    ),
+    "NEWSMON_KAFKA_CONNECT_TIMEOUT": (
+        _numbers_above_zero(),
+        st.one_of(_WORD, st.floats(max_value=0).map(repr), st.sampled_from(["inf", "nan"])),
+    ),
+    "JAVA_HOME": (_ENV_TEXT, None),
+    "NEWSMON_REPLICATION_FACTOR": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0))),
+    "NEWSMON_THEMES_FILE": _PATHS,
+    "NEWSMON_LOG_LEVEL": (
+        st.tuples(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]), st.randoms()).map(
+            lambda t: "".join(c.lower() if t[1].random() < 0.5 else c for c in t[0])
+        ),
+        _WORD.filter(lambda s: s.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}),
+    ),
+    "NEWSMON_WEB_PORT": (_ints(1, 65535), st.one_of(_WORD, _ints(-1000, 0), _ints(65536))),
+    "NEWSMON_WEB_BIND": (
+        st.one_of(st.ip_addresses().map(str), _HOSTNAME),
+        st.one_of(st.just(""), st.tuples(_HOSTNAME, st.sampled_from(" /@\t")).map(lambda t: t[0] + t[1])),
+    ),
+    "NEWSMON_FEEDS_FILE": (_PATHS[0], None),
+    "NEWSMON_FEEDS_CONTACT": (_ENV_TEXT, None),
+    "NEWSMON_FEEDS_CONNECT_TIMEOUT": (
+        _numbers_above_zero(),
+        st.one_of(_WORD, st.floats(max_value=0).map(repr), st.sampled_from(["inf", "nan"])),
+    ),
+    "NEWSMON_FEEDS_READ_TIMEOUT": (
+        _numbers_above_zero(),
+        st.one_of(_WORD, st.floats(max_value=0).map(repr), st.sampled_from(["inf", "nan"])),
+    ),
+    "NEWSMON_FEEDS_TOTAL_TIMEOUT": (
+        _numbers_above_zero(),
+        st.one_of(_WORD, st.floats(max_value=0).map(repr), st.sampled_from(["inf", "nan"])),
+    ),
+    "NEWSMON_FEEDS_MAX_BYTES": (_ints(1024, 10**10), st.one_of(_WORD, _ints(-1000, 1023))),
+    "NEWSMON_FEEDS_MAX_REDIRECTS": (_ints(0, 20), st.one_of(_WORD, _ints(-100, -1), _ints(21))),
+    "NEWSMON_FEEDS_CONCURRENCY": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0))),
+    "NEWSMON_FEEDS_PER_HOST": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0))),
+}
+
+
+def test_every_variable_has_a_property_test() -> None:
+    assert set(PROPERTIES) == set(env_var_names().values())
+
+
+def test_every_variable_has_one_prefix() -> None:
+    names = set(env_var_names().values())
+    assert {n for n in names if not n.startswith(ENV_PREFIX)} == UNPREFIXED
+
+
+def _load(name: str, raw: str) -> Settings:
+    with mock.patch.dict(os.environ, {name: raw}):
+        return load_settings()
+
+
+@pytest.mark.parametrize("name", list(PROPERTIES))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_valid_values_parse_and_invalid_ones_give_one_line_naming_the_variable(name: str, data: st.DataObject) -> None:
+    valid, invalid = PROPERTIES[name]
+    _load(name, data.draw(valid, label="valid"))  # raises on a refused valid value
+    if invalid is None:
+        return
+    raw = data.draw(invalid, label="invalid")
+    with pytest.raises(SettingsError) as caught:
+        _load(name, raw)
+    assert len(caught.value.lines) == 1, caught.value.lines
+    line = caught.value.lines[0]
+    assert line.startswith(f"{name}={raw!r}: must be "), line
+    assert "\n" not in line
+
+
+def test_each_bad_variable_gets_its_own_line() -> None:
+    bad = {"NEWSMON_BROKER_PORT": "abc", "NEWSMON_LOG_LEVEL": "LOUD", "NEWSMON_REPLICATION_FACTOR": "0"}
+    with mock.patch.dict(os.environ, bad), pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.lines == [
+        "NEWSMON_BROKER_PORT='abc': must be an integer 1..65535",
+        "NEWSMON_REPLICATION_FACTOR='0': must be an integer >= 1",
+        "NEWSMON_LOG_LEVEL='LOUD': must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)",
+    ]
+
+
+def test_faust_variables_are_refused() -> None:
+    with mock.patch.dict(os.environ, {"FAUST_LOOP": "eventlet", "F_DEBUG": "1"}), pytest.raises(SettingsError) as c:
+        load_settings()
+    assert [line.split("=")[0] for line in c.value.lines] == ["FAUST_LOOP", "F_DEBUG"]
+    assert all("Faust variables are not supported" in line for line in c.value.lines)
+    assert faust_variable_errors({"F_UNRELATED": "x", "PATH": "/bin"}) == []
+
+
+def test_the_refused_faust_variables_cover_what_faust_reads_at_import() -> None:
+    import faust
+
+    source = Path(faust.__file__).parent
+    read = set(re.findall(r'_getenv\("([A-Z_]+)"', (source / "types" / "_env.py").read_text(encoding="utf-8")))
+    read |= {m.removeprefix("FAUST_") for m in re.findall(r'"(FAUST_[A-Z_]+)"', (source / "__init__.py").read_text())}
+    assert read, "faust's environment reading moved: update FAUST_IMPORT_VARIABLES"
+    assert read <= set(FAUST_IMPORT_VARIABLES)
+
+
+CLI_COMMANDS = [
+    ["alerts"],
+    ["worker"],
+    ["demo"],
+    ["bench", "--quick"],
+    ["replay", "seeds"],
+    ["classify", "seeds/001_25711ed6ec3fc9a9.txt"],
+    ["themes", "list"],
+    ["themes", "test"],
+    ["broker", "status"],
+    ["broker", "start"],
+    ["broker", "stop"],
+]
+
+
+@pytest.mark.parametrize("args", CLI_COMMANDS, ids=[" ".join(a) for a in CLI_COMMANDS])
+def test_every_command_refuses_invalid_settings_with_one_line_each_and_exit_2(args: list[str], tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in env_var_names().values()}
+    env.update(
+        NEWSMON_BROKER_PORT="abc",
+        NEWSMON_LOG_LEVEL="LOUD",
+        NEWSMON_REPLICATION_FACTOR="0",
+        KAFKA_BOOTSTRAP_SERVERS="host:notaport",
+        PYTHONPATH=str(REPO),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", *(str(REPO / a) if a.startswith("seeds") else a for a in args)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert [line.split("=")[0] for line in lines] == [
+        "newsmon: error: KAFKA_BOOTSTRAP_SERVERS",
+        "newsmon: error: NEWSMON_BROKER_PORT",
+        "newsmon: error: NEWSMON_REPLICATION_FACTOR",
+        "newsmon: error: NEWSMON_LOG_LEVEL",
+    ], result.stderr
+    assert result.stdout == ""
 
 
 # --------------------------------------------------------------------------- documentation

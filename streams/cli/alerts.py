@@ -9,7 +9,8 @@ import click
 
 from agents.alerting import format_alert_line
 from agents.text import json_for_terminal
-from streams.kafka.cluster import BrokerError, bootstrap_servers
+from streams.cli import EXIT_KAFKA, fail
+from streams.kafka.cluster import BrokerError, require_reachable
 from streams.kafka.topics import ALERTS, topic_name
 from streams.settings import get_settings
 
@@ -17,7 +18,12 @@ from streams.settings import get_settings
 @click.command()
 @click.option("--theme", "themes", multiple=True, metavar="ID", help="Only this theme id (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print each alert as its raw CloudEvents JSON line.")
-@click.option("--from-beginning", is_flag=True, help="With --follow: start at the oldest retained alert.")
+@click.option(
+    "--from-beginning",
+    is_flag=True,
+    help="With --follow: start at the oldest retained alert. Without --follow every retained alert "
+    "is read anyway, so it changes nothing.",
+)
 @click.option("--follow", "-f", is_flag=True, help="Keep running and print alerts as they arrive.")
 @click.option("--topic", default=None, hidden=True, help="Read another topic (tests).")
 def alerts(themes: tuple[str, ...], as_json: bool, from_beginning: bool, follow: bool, topic: str | None) -> None:
@@ -29,15 +35,20 @@ def alerts(themes: tuple[str, ...], as_json: bool, from_beginning: bool, follow:
     newsmon alerts -f --from-beginning  all retained alerts, then keep following
     newsmon alerts --theme greenland --json | jq .data.title
 
-    Without --follow it reads everything retained and exits. Redelivered alerts
-    (same alert id) are printed once. Any Kafka client can read the same topic,
-    e.g. `kcat -b ADDRESS -C -t news.alerts`.
+    Without --follow it reads everything retained and exits (so --from-beginning
+    is implied). Redelivered alerts (same alert id) are printed once. Any Kafka
+    client can read the same topic, e.g. `kcat -b ADDRESS -C -t news.alerts`.
+
+    Exit status: 0 done, 1 no broker, an unreachable cluster, a missing topic
+    or a Kafka error, 2 bad options or settings.
     """
+    from aiokafka.errors import KafkaError
+
     settings = get_settings()
     try:
-        bootstrap = bootstrap_servers(settings)
+        bootstrap = require_reachable(settings)
     except BrokerError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc), EXIT_KAFKA)
     name = topic or topic_name(settings, ALERTS)
 
     async def run() -> int:
@@ -57,6 +68,8 @@ def alerts(themes: tuple[str, ...], as_json: bool, from_beginning: bool, follow:
     except KeyboardInterrupt:
         return
     except LookupError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc), EXIT_KAFKA)
+    except KafkaError as exc:
+        fail(f"Kafka error reading {name} on {bootstrap}: {exc}", EXIT_KAFKA)
     if not follow:
         click.echo(f"{count} alert(s)", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from streams.cli import EXIT_KAFKA, fail
 from streams.kafka.embedded import BrokerError, EmbeddedBroker
 from streams.settings import get_settings
 
@@ -43,7 +44,7 @@ def start() -> None:
     try:
         address = embedded.start()
     except BrokerError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc), EXIT_KAFKA)
     _say(f"Kafka broker running (log: {embedded.log_file}).")
     click.echo(address)
 
@@ -64,18 +65,29 @@ def stop(timeout: float, kill: bool) -> None:
     try:
         stopped = EmbeddedBroker(settings, say=_say).stop(timeout, kill=kill)
     except BrokerError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc), EXIT_KAFKA)
     click.echo("broker stopped" if stopped else "broker was not running")
 
 
 @broker.command()
 def status() -> None:
-    """Say whether the broker runs and where. Exits 1 when it does not run."""
+    """Say whether the broker runs and where. Exits 1 when it does not run.
+
+    With KAFKA_BOOTSTRAP_SERVERS set it asks that cluster for metadata instead
+    (waiting at most NEWSMON_KAFKA_CONNECT_TIMEOUT seconds) and exits 1 when it
+    does not answer.
+    """
+    from streams.kafka.cluster import require_reachable
+
     settings = get_settings()
     embedded = EmbeddedBroker(settings)
     state = embedded.status()
     if state.external:
-        click.echo(f"external cluster (KAFKA_BOOTSTRAP_SERVERS): {state.address}")
+        try:
+            require_reachable(settings)
+        except BrokerError as exc:
+            fail(str(exc), EXIT_KAFKA)
+        click.echo(f"external cluster (KAFKA_BOOTSTRAP_SERVERS): {state.address}, answering")
         return
     if state.running:
         click.echo(f"running pid={state.pid} address={state.address} state={embedded.home}")

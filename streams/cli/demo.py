@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from agents.records import RawArticle
+from streams.cli import EXIT_KAFKA, fail
 from streams.settings import REPO_ROOT, get_settings
 
 
@@ -27,7 +28,7 @@ def _read_seeds(paths: Sequence[Path]) -> list[RawArticle]:
     try:
         sources = load(discover(paths), fetched_at=utc_timestamp())
     except SeedFileError as exc:
-        raise click.ClickException(str(exc)) from exc  # names file and line
+        fail(str(exc))  # names file and line
     return [article for source in sources for article in source.articles]
 
 
@@ -48,16 +49,20 @@ def demo(paths: tuple[Path, ...], timeout: float, keep_broker: bool) -> None:
 
     Alerts are de-duplicated per (theme, article): replaying the same seeds again
     emits no new alerts; the demo then lists the earlier ones as such.
-    Exit code 0 when every article was processed, 1 otherwise.
+    Exit code 0 when every article was processed, 1 otherwise (also when no
+    broker starts or the cluster does not answer), 2 for bad input or settings.
     """
+    from aiokafka.errors import KafkaError
+
     from streams.demo import run_demo
+    from streams.kafka.cluster import require_reachable
     from streams.kafka.embedded import BrokerError, EmbeddedBroker
     from streams.kafka.topics import RAW, topic_name
 
     settings = get_settings()
     articles = _read_seeds(list(paths) or [REPO_ROOT / "seeds"])
     if not articles:
-        raise click.ClickException("no articles to replay (.txt or .jsonl files)")
+        fail("no articles to replay (.txt or .jsonl files)")
 
     def say(message: str) -> None:
         click.echo(message)
@@ -65,7 +70,10 @@ def demo(paths: tuple[Path, ...], timeout: float, keep_broker: bool) -> None:
     embedded = EmbeddedBroker(settings, say=lambda m: click.echo(m, err=True))
     started_broker = False
     if settings.kafka_bootstrap_servers:
-        bootstrap = settings.kafka_bootstrap_servers
+        try:
+            bootstrap = require_reachable(settings)
+        except BrokerError as exc:
+            fail(str(exc), EXIT_KAFKA)
         say(f"using the cluster at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)")
     else:
         try:
@@ -73,7 +81,7 @@ def demo(paths: tuple[Path, ...], timeout: float, keep_broker: bool) -> None:
             say("starting the embedded Kafka broker..." if started_broker else "using the running embedded broker")
             bootstrap = embedded.start()
         except BrokerError as exc:
-            raise click.ClickException(str(exc)) from exc
+            fail(str(exc), EXIT_KAFKA)
     raw_topic = topic_name(settings, RAW)
     try:
         summary = asyncio.run(
@@ -86,8 +94,8 @@ def demo(paths: tuple[Path, ...], timeout: float, keep_broker: bool) -> None:
                 timeout=timeout,
             )
         )
-    except (TimeoutError, RuntimeError) as exc:
-        raise click.ClickException(f"{exc} (worker log: {settings.state_dir / 'demo-worker.log'})") from exc
+    except (TimeoutError, RuntimeError, KafkaError) as exc:
+        fail(f"{exc} (worker log: {settings.state_dir / 'demo-worker.log'})", EXIT_KAFKA)
     finally:
         if started_broker and not keep_broker:
             embedded.stop(kill=True)

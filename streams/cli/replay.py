@@ -16,10 +16,9 @@ from tqdm import tqdm
 from agents.seeds import SeedFileError
 from agents.text import escape_controls
 from streams.cli import fail
-from streams.kafka.cluster import bootstrap_servers as resolve_bootstrap
-from streams.kafka.embedded import BrokerError
+from streams.kafka.cluster import BrokerError, require_reachable
 from streams.kafka.topics import RAW, TopicSpec, specs, topic_name
-from streams.settings import get_settings
+from streams.settings import check_bootstrap, get_settings
 from streams.sources.replay import Record, ReplayError, ReplayStats, discover, load, schedule, to_record, utc_timestamp
 from streams.sources.replay import replay as run_replay
 
@@ -110,11 +109,15 @@ def replay(
         fail(escape_controls(str(exc)), EXIT_INPUT)
     records = [to_record(article) for source in sources for article in source.articles]
 
-    if bootstrap_servers is None:
+    if bootstrap_servers is not None:
         try:
-            bootstrap_servers = resolve_bootstrap(settings)
-        except BrokerError as exc:
-            fail(str(exc), EXIT_KAFKA)
+            bootstrap_servers = check_bootstrap(bootstrap_servers)
+        except ValueError as exc:
+            fail(f"--bootstrap-servers {bootstrap_servers!r}: {exc}", EXIT_INPUT)
+    try:
+        bootstrap_servers = require_reachable(settings, bootstrap_servers)
+    except BrokerError as exc:
+        fail(str(exc), EXIT_KAFKA)
 
     create: list[TopicSpec] = []
     if create_topics:

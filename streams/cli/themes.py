@@ -18,10 +18,10 @@ T = TypeVar("T")
 
 
 def _bootstrap(settings: Settings) -> str:
-    from streams.kafka.cluster import BrokerError, bootstrap_servers
+    from streams.kafka.cluster import BrokerError, require_reachable
 
     try:
-        return bootstrap_servers(settings)
+        return require_reachable(settings)  # one line, exit 1, when the cluster does not answer
     except BrokerError as exc:
         fail(str(exc), 1)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from streams.kafka.cluster import BrokerError, bootstrap_servers
+from streams.cli import EXIT_KAFKA, fail
+from streams.kafka.cluster import BrokerError, require_reachable
 from streams.settings import get_settings
 
 
@@ -35,13 +36,21 @@ def worker(app_id: str, web: bool) -> None:
     Run several workers with the same --app-id to share the partitions.
 
     Uses KAFKA_BOOTSTRAP_SERVERS, else the embedded broker (`newsmon broker start`).
+    Exit status: 0 stopped by a signal, 1 no broker, an unreachable cluster or a
+    Kafka error while preparing topics, 2 an invalid theme file or setting.
     """
+    from aiokafka.errors import KafkaError
+
     from agents.themes import ThemeFileError
     from streams.pipeline import worker as worker_module
 
     settings = get_settings()
     try:
-        bootstrap = bootstrap_servers(settings)
+        bootstrap = require_reachable(settings)
         worker_module.run(settings, bootstrap, app_id=app_id, web=web)
-    except (BrokerError, ThemeFileError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except ThemeFileError as exc:
+        fail(str(exc))
+    except BrokerError as exc:
+        fail(str(exc), EXIT_KAFKA)
+    except KafkaError as exc:
+        fail(f"Kafka error preparing the worker's topics: {exc}", EXIT_KAFKA)

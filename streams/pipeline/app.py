@@ -3,6 +3,11 @@
 ``create_app`` builds the app (nothing happens at import time); ``streams.pipeline.wiring``
 wires the agents onto it.  Settings that matter for reliability live here, in one
 place, and are documented in docs/reliability.md.
+
+Faust would also read settings from bare environment variables (``BROKER_SESSION_TIMEOUT``,
+``WEB_PORT``, ``APP_ENV_PREFIX``, ...) and let them override these.  ``create_app`` gives it
+an empty environment instead, so the values below and newsmon's settings are the whole
+configuration; Faust's import-time ``FAUST_*`` variables are refused by ``streams.settings``.
 """
 
 from __future__ import annotations
@@ -144,6 +149,8 @@ def create_app(
     datadir = settings.state_dir / "worker"
     datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     options: dict[str, Any] = {
+        # Faust reads no environment variable: everything it is configured with is here.
+        "env": {},
         "broker": broker_urls(bootstrap),
         # Values and keys are bytes: newsmon decodes them itself so that a bad value
         # becomes a dead-letter record instead of being dropped by a serializer.
@@ -172,6 +179,7 @@ def create_app(
         "web_enabled": web_enabled,
         "web_bind": settings.worker_web_bind,
         "web_port": settings.worker_web_port,
+        "web_transport": "tcp://",
         "web_in_thread": False,
         "worker_redirect_stdouts": False,
         "table_standby_replicas": 0,

@@ -37,5 +37,6 @@ def run(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, web
     warm_up()  # load language profiles and folding tables now, not on the first article
     asyncio.run(prepare(settings, bootstrap, themes))
     pipeline = build(settings, bootstrap, app_id=app_id, web=web)
-    worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
+    # debug and console_port would otherwise come from FAUST_DEBUG / FAUST_CONSOLE_PORT.
+    worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True, debug=False)
     worker.execute_from_commandline()

@@ -52,6 +52,7 @@ def test_alerts_theme_filter_and_hostile_alerts_print_safely(
         yield event, json.dumps(event).encode("utf-8", "surrogatepass")
 
     monkeypatch.setattr("streams.sinks.alerts.subscribe", fake_subscribe)
+    monkeypatch.setattr("streams.cli.alerts.require_reachable", lambda settings: "127.0.0.1:9")
     try:
         result = CliRunner().invoke(main, ["alerts", *(arg for t in themes for arg in ("--theme", t))])
     finally:
