@@ -92,6 +92,13 @@ def test_classify_and_replay_read_the_same_files_and_agree_with_the_worker(tmp_p
     markup = [o for o in out if o["file"] in (f"{tmp_path / 'markup.jsonl'}:1", str(tmp_path / "markup.txt"))]
     assert len(markup) == 2
     assert all("greenland" in {t["theme"] for t in o["themes"]} for o in markup)
+    # `classify --jsonl F` reads the very files `replay F` reads, with the same results.
+    named = [tmp_path / "corpus.jsonl", tmp_path / "markup.jsonl"]
+    result = runner().invoke(main, ["classify", "--jsonl", *map(str, named)])
+    assert result.exit_code == 0, result.output
+    tags = {o["id"]: {k: o[k] for k in ("lang", "lang_confidence", "themes")} for o in lines(result.stdout)}
+    assert tags == worker_tags(named)
+    assert len(tags) == 65
 
 
 def test_files_are_articles_with_the_replay_id(tmp_path: Path) -> None:
