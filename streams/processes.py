@@ -31,7 +31,7 @@ class Deployment:
     app_id: str
     state_dir: Path
     themes_file: Path
-    extra: dict[str, str] = field(default_factory=dict)  # more environment (e.g. Faust settings)
+    extra: dict[str, str] = field(default_factory=dict)  # more environment for the child (not Faust: it reads none)
 
     def topic(self, base: str) -> str:
         return f"{self.prefix}{base}"
