@@ -121,5 +121,9 @@ def _register() -> None:
 
     main.add_command(bench.bench)
 
+    from streams.cli import feeds
+
+    main.add_command(feeds.feeds)
+
 
 _register()
