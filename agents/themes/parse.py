@@ -297,9 +297,9 @@ def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
     rules: list[Rule] = []
     if not isinstance(rules_raw, list) or not rules_raw:
         problems.append(_Problem("empty rules: a theme needs at least one [[theme.rules]]"))
-    elif len(rules_raw) > MAX_RULES_PER_THEME:
-        problems.append(_Problem(f"more than {MAX_RULES_PER_THEME} rules ({len(rules_raw)})"))
     else:
+        if len(rules_raw) > MAX_RULES_PER_THEME:
+            problems.append(_Problem(f"more than {MAX_RULES_PER_THEME} rules ({len(rules_raw)})"))
         for index, rule_raw in enumerate(rules_raw):
             rule = _build_rule(rule_raw, index, set_names, problems)
             if rule is not None:
