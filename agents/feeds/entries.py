@@ -387,7 +387,7 @@ def extract_main_text(html: bytes | str, url: str) -> str | None:
     if root is None:
         return None
     for name in ("article", "main"):
-        found = root.find(f".//{name}")
+        found = next(root.iter(name), None)  # the root itself included: a fragment parses to its element
         if found is not None:
             fallback = html_to_text(lxml.html.tostring(found, encoding="unicode"))
             return fallback or None
