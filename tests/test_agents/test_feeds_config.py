@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.feeds import FeedSpec, FeedsFileError, load_feeds_file, merge_feeds, parse_feeds_toml, render_feeds_toml
+from agents.feeds import FeedsFileError, FeedSpec, load_feeds_file, merge_feeds, parse_feeds_toml, render_feeds_toml
 from agents.feeds.config import MAX_INTERVAL, MIN_INTERVAL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def _entry(body: str) -> str:
         ('url = "https://example.org/a b"', 5, "whitespace"),
         ('url = "https://example.org:99999/"', 5, "does not parse"),
         ('url = ""', 5, "non-empty string"),
-        ('url = 42', 5, "non-empty string"),
+        ("url = 42", 5, "non-empty string"),
         ('name = "no url"', 4, "missing 'url'"),
         ('url = "https://a.example/"\ncolour = "red"', 6, "unknown key 'colour'"),
         ('url = "https://a.example/"\ninterval = 59', 6, "'interval' must be a number of seconds from 60"),
