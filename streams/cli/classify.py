@@ -7,7 +7,6 @@ worker's own ``enrich`` (``agents.classify``), so the output agrees with the wor
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from agents.classify import classify_article
 from agents.enrich import TaggerLike
 from agents.records import RawArticle
 from agents.seeds import JSONL_SUFFIX, SeedFileError, parse_jsonl_line, parse_seed_bytes
+from agents.text import json_for_terminal
 from agents.themes import Tagger, ThemeFileError, load_theme_file
 from streams.cli import fail
 from streams.settings import get_settings
@@ -38,7 +38,7 @@ class _Run:
         self.failed = True
 
     def emit(self, article: RawArticle, where: str) -> None:
-        click.echo(json.dumps(classify_article(article, self.tagger, where=where), ensure_ascii=False))
+        click.echo(json_for_terminal(classify_article(article, self.tagger, where=where)))
 
     def article(self, data: bytes, label: str) -> None:
         """One article per file (the *.txt rules of docs/replay.md)."""

@@ -138,6 +138,15 @@ def test_theme_file_errors(tmp_path: Path, args: list[str]) -> None:
     assert_terminal_safe(out, "newsmon: error:")
 
 
+def test_classify_output(tmp_path: Path) -> None:
+    """Hostile ids, titles and file names in classify's JSON lines are escaped (and still JSON)."""
+    jsonl = tmp_path / f"evil{EVIL}.jsonl"
+    jsonl.write_text(json.dumps({"id": f"id{EVIL}", "title": f"Greenland {EVIL}", "body": "Greenland."}) + "\n")
+    code, out = run_in_pty(["classify", str(jsonl)])
+    assert code == 0, out
+    assert_terminal_safe(out, '"lang"')
+
+
 def test_replay_errors(tmp_path: Path) -> None:
     bad = tmp_path / f"bad{EVIL}.jsonl"
     bad.write_text(json.dumps({"title": EVIL, "body": 5}) + "\n", encoding="utf-8")
