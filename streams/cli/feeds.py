@@ -95,11 +95,10 @@ def _kafka_failure(exc: KafkaError, bootstrap: str) -> None:
 
 def _result_line(result: PollResult) -> str:
     status = str(result.http_status) if result.http_status is not None else "-"
-    detail = f"  {result.reason}" if result.reason else ""
-    return for_terminal(
+    detail = f"  {for_terminal(result.reason, 300)}" if result.reason else ""
+    return (
         f"{result.outcome:<12} {status:>3}  {result.entries_published:>4} new / {result.entries_seen:<4} "
-        f"{result.duration * 1000:7.0f} ms  {result.feed}{detail}",
-        limit=400,
+        f"{result.duration * 1000:7.0f} ms  {for_terminal(result.feed, 300)}{detail}"
     )
 
 
