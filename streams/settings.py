@@ -286,6 +286,8 @@ def _allowed(field: str) -> str:
     noun = {int: "an integer", float: "a number", Path: "a path", str: "text"}.get(kind, str(kind))
     low = high = None
     bounds: list[str] = []
+    if any(getattr(meta, "allow_inf_nan", True) is False for meta in info.metadata):
+        noun = f"a finite {noun.removeprefix('a ')}"
     for meta in info.metadata:
         if isinstance(meta, annotated_types.Ge):
             low = meta.ge
