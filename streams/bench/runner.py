@@ -1,8 +1,8 @@
 """``newsmon bench`` orchestration: run the sections, then print the table, write the JSON and the chart.
 
 Sections run one after the other in this process tree (never two measured things at
-once on a 2-core machine): ``langid`` and ``tagging`` in-process, then ``e2e`` and
-``resources`` against a real broker (``KAFKA_BOOTSTRAP_SERVERS``, else an embedded
+once on a 2-core machine): ``langid``, ``tagging`` and ``feeds`` (local HTTP, no Kafka)
+in-process, then ``e2e`` and ``resources`` against a real broker (``KAFKA_BOOTSTRAP_SERVERS``, else an embedded
 broker in a temporary state directory, stopped at the end).
 
 The helpers at the top (targets, percentiles, table, JSON) are pure and unit-tested.
@@ -29,7 +29,7 @@ from typing import Any
 from streams.bench.model import Result
 from streams.bench.stats import parse_target
 
-SECTIONS = ("langid", "tagging", "e2e", "resources")
+SECTIONS = ("langid", "tagging", "feeds", "e2e", "resources")
 MODES = ("full", "quick", "tiny")
 
 # Every name the issue asks for (#5); the JSON carries at least these, each with its baseline.
@@ -271,6 +271,15 @@ def run(
             return results
 
         attempt("tagging", tagging_section)
+    if "feeds" in sections:
+
+        def feeds_section() -> list[Result]:
+            from streams.bench import feeds
+
+            results: list[Result] = feeds.run(mode, say)
+            return results
+
+        attempt("feeds", feeds_section)
     kafka_sections = [s for s in sections if s in ("e2e", "resources")]
     if kafka_sections:
         try:

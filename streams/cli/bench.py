@@ -12,7 +12,7 @@ import click
 
 from streams.cli import fail
 
-SECTION_CHOICES = ("langid", "tagging", "e2e", "resources")
+SECTION_CHOICES = ("langid", "tagging", "feeds", "e2e", "resources")
 
 
 @click.command()
