@@ -21,12 +21,14 @@ RUN pip install /tmp/src && rm -rf /tmp/src
 WORKDIR /app
 COPY --chown=root:root seeds/ /app/seeds/
 COPY --chown=root:root themes/ /app/themes/
+COPY --chown=root:root feeds/ /app/feeds/
 
 # The settings' defaults point into the source tree, which an installed package does not have:
 # name the state directory and the theme file explicitly (both are settings, see docs/configuration.md).
 RUN mkdir -p /var/lib/newsmon && chown newsmon:newsmon /var/lib/newsmon
 ENV NEWSMON_STATE_DIR=/var/lib/newsmon \
-    NEWSMON_THEMES_FILE=/app/themes/themes.toml
+    NEWSMON_THEMES_FILE=/app/themes/themes.toml \
+    NEWSMON_FEEDS_FILE=/app/feeds/feeds.toml
 
 USER newsmon
 
