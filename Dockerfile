@@ -1,6 +1,11 @@
 # newsmon's worker and CLI. The broker is not in this image: docker-compose.yml runs apache/kafka
 # next to it and sets KAFKA_BOOTSTRAP_SERVERS, so no Java or Maven is needed here.
-FROM python:3.11-slim
+#
+# PYTHON_IMAGE: the base image, the official Python 3.11 slim image by default. Any image with
+# Python 3.11+ and pip on PATH and groupadd/useradd works; `make compose-test` builds one from
+# Debian's packages for machines that cannot pull (tests/compose/python-image).
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

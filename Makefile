@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test compose-test lint venv clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,12 @@ test: $(STAMP)
 	$(BIN)/ruff format --check streams agents tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## docker-compose.yml and the Dockerfile built and run for real (tests/compose/run.py): installs or
+## starts a Docker engine when missing, builds local base images once (cached in ~/.cache/newsmon/docker),
+## runs the stack, reads the seed alerts from the host, restarts and scales the worker, then `down -v`.
+compose-test: $(STAMP)
+	$(BIN)/python tests/compose/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams agents tests

@@ -2,9 +2,12 @@
 
 The compose file is validated against the Compose Specification JSON schema that
 check-jsonschema vendors (``vendor.compose-spec``), then against newsmon's own
-rules: the services exist, the newsmon services wait for a healthy broker, are
-configured only through variables the settings object names, and publish ports
-on loopback only.
+rules, on the file as a user gets it with no variable set (``${VAR:-default}``
+resolved to its default): the services exist, the newsmon services wait for a
+healthy broker, are configured only through variables the settings object names,
+every long-running service has a healthcheck and a restart policy, state lives in
+named volumes, and ports are published on loopback only. ``make compose-test``
+(tests/compose/run.py) builds and runs the stack for real.
 """
 
 from __future__ import annotations
@@ -53,10 +56,32 @@ def schema_errors(document: object) -> list[str]:
     ]
 
 
+_VARIABLE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+
+
+def interpolate(value: Any, env: dict[str, str] | None = None) -> Any:
+    """``value`` with every ``${NAME}`` / ``${NAME:-default}`` replaced, as compose does (env empty by default)."""
+    env = env or {}
+    if isinstance(value, str):
+        return _VARIABLE.sub(lambda m: env.get(m["name"]) or (m["default"] or ""), value)
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    return value
+
+
 @pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
+def raw_compose() -> dict[str, Any]:
     document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
     assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture(scope="module")
+def compose(raw_compose: dict[str, Any]) -> dict[str, Any]:
+    """The file as a user without any variable set gets it."""
+    document: dict[str, Any] = interpolate(raw_compose)
     return document
 
 
@@ -79,8 +104,22 @@ def environment(service: dict[str, Any]) -> dict[str, str | None]:
 # --------------------------------------------------------------------------- the schema
 
 
-def test_compose_file_matches_the_compose_specification(compose: dict[str, Any]) -> None:
+def test_compose_file_matches_the_compose_specification(raw_compose: dict[str, Any], compose: dict[str, Any]) -> None:
+    assert schema_errors(raw_compose) == []
     assert schema_errors(compose) == []
+
+
+def test_compose_v1_reads_the_file(raw_compose: dict[str, Any]) -> None:
+    # docker-compose 1.29 (Debian's, used by `make compose-test`) refuses a top-level `name:` and `version:`
+    # is obsolete in v2: the project is named after the directory (or -p / COMPOSE_PROJECT_NAME).
+    assert set(raw_compose) <= {"services", "volumes", "networks", "configs", "secrets"} | {
+        key for key in raw_compose if key.startswith("x-")
+    }
+
+
+def test_interpolation_resolves_defaults_and_values() -> None:
+    assert interpolate("a:${X:-1}:${Y}:${Z-2}") == "a:1::2"
+    assert interpolate({"k": ["${X:-1}"]}, {"X": "9"}) == {"k": ["9"]}
 
 
 def test_schema_check_rejects_a_broken_file(compose: dict[str, Any]) -> None:
@@ -110,8 +149,11 @@ def test_services_exist(services: dict[str, Any]) -> None:
 
 
 def test_kafka_is_a_single_node_kraft_broker_with_a_healthcheck(services: dict[str, Any]) -> None:
+    from streams.kafka.embedded import kafka_version
+
     kafka = services["kafka"]
-    assert re.fullmatch(r"apache/kafka:4\.\d+\.\d+", kafka["image"]), kafka["image"]
+    # The official image by default, of the same Apache Kafka release as the embedded broker.
+    assert kafka["image"] == f"apache/kafka:{kafka_version()}"
     env = environment(kafka)
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert env["KAFKA_NODE_ID"] == "1"
@@ -129,6 +171,59 @@ def test_kafka_is_a_single_node_kraft_broker_with_a_healthcheck(services: dict[s
     command = " ".join(test) if isinstance(test, list) else test
     assert "/opt/kafka/bin/" in command
     assert "--bootstrap-server" in command
+
+
+def test_the_image_variables_default_to_the_official_images(raw_compose: dict[str, Any]) -> None:
+    services = raw_compose["services"]
+    assert services["kafka"]["image"].startswith("${KAFKA_IMAGE:-apache/kafka:")
+    for name in NEWSMON_SERVICES:
+        assert services[name]["image"] == "${NEWSMON_IMAGE:-newsmon:local}"
+        assert services[name]["build"]["args"]["PYTHON_IMAGE"] == "${PYTHON_IMAGE:-python:3.11-slim}"
+
+
+def test_the_local_kafka_image_has_the_embedded_brokers_release() -> None:
+    from streams.kafka.embedded import kafka_version, pom_path
+
+    local = (REPO / "tests" / "compose" / "kafka-image" / "pom.xml").read_text(encoding="utf-8")
+    embedded = pom_path().read_text(encoding="utf-8")
+    assert f"<kafka.version>{kafka_version()}</kafka.version>" in local
+    log4j = re.search(r"<log4j.version>([^<]+)<", embedded)
+    assert log4j is not None
+    assert f"<log4j.version>{log4j[1]}</log4j.version>" in local
+
+
+def long_running(services: dict[str, Any]) -> list[str]:
+    """The services a plain `up` starts and keeps running (not one-shots, not profile-only tools)."""
+    return [n for n, s in services.items() if not s.get("profiles") and str(s.get("restart", "no")) != "no"]
+
+
+def test_long_running_services(services: dict[str, Any]) -> None:
+    assert {"kafka", "worker"} <= set(long_running(services))
+    assert "replay" not in long_running(services)
+
+
+def test_every_long_running_service_has_a_healthcheck_and_a_restart_policy(services: dict[str, Any]) -> None:
+    for name in long_running(services):
+        service = services[name]
+        assert service.get("healthcheck", {}).get("test"), f"{name}: no healthcheck"
+        assert not service["healthcheck"].get("disable"), f"{name}: healthcheck disabled"
+        assert service["restart"] in {"always", "unless-stopped", "on-failure"}, f"{name}: restart {service['restart']}"
+
+
+def test_the_worker_is_healthy_when_its_web_server_answers_on_loopback(services: dict[str, Any]) -> None:
+    worker = services["worker"]
+    command = " ".join(worker["healthcheck"]["test"])
+    assert "http://127.0.0.1:" in command
+    assert "NEWSMON_WEB_PORT" in command
+    assert environment(worker)["NEWSMON_WEB_PORT"] == "6066"
+
+
+def test_the_workers_state_is_in_a_named_volume(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    state_dir = environment(services["worker"])["NEWSMON_STATE_DIR"]
+    mounts = [v.split(":") for v in services["worker"]["volumes"] if isinstance(v, str)]
+    named = [source for source, target, *_ in mounts if target == state_dir]
+    assert named, f"no volume mounted at NEWSMON_STATE_DIR={state_dir}"
+    assert named[0] in compose["volumes"]
 
 
 def test_kafka_keeps_its_data_in_a_named_volume(compose: dict[str, Any], services: dict[str, Any]) -> None:
@@ -208,7 +303,21 @@ def test_bootstrap_servers_point_at_the_kafka_service(services: dict[str, Any], 
 def test_the_worker_web_server_is_reachable_only_through_loopback(services: dict[str, Any]) -> None:
     worker = services["worker"]
     port = environment(worker)["NEWSMON_WEB_PORT"]
-    assert f"127.0.0.1:{port}:{port}" in worker["ports"]
+    # A range of host ports, so each worker of `--scale worker=N` gets one (the first is the web port).
+    assert f"127.0.0.1:{port}-6069:{port}" in worker["ports"]
+
+
+def test_host_clients_reach_the_broker_at_the_address_it_advertises(raw_compose: dict[str, Any]) -> None:
+    for env in ({}, {"KAFKA_HOST_PORT": "29999"}):
+        kafka = interpolate(raw_compose, env)["services"]["kafka"]
+        kafka_env = environment(kafka)
+        listeners = dict(entry.split("://", 1) for entry in (kafka_env["KAFKA_LISTENERS"] or "").split(","))
+        advertised = dict(entry.split("://", 1) for entry in (kafka_env["KAFKA_ADVERTISED_LISTENERS"] or "").split(","))
+        host_ip, host_port, container_port = kafka["ports"][0].split(":")
+        assert advertised["HOST"] == f"{host_ip}:{host_port}", "host clients are sent to an address not published"
+        assert listeners["HOST"] == f":{container_port}"
+        assert host_port == env.get("KAFKA_HOST_PORT", "9092")
+        assert "CONTROLLER" not in advertised
 
 
 def _published_host_ips(port: object) -> list[str | None]:
@@ -266,10 +375,15 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
     return result
 
 
+def test_dockerfile_base_image_is_a_build_argument_defaulting_to_the_official_image() -> None:
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("ARG", "PYTHON_IMAGE=python:3.11-slim")
+    assert instructions[1] == ("FROM", "${PYTHON_IMAGE}")
+    assert [kw for kw, _ in instructions].count("FROM") == 1
+
+
 def test_dockerfile_runs_newsmon_as_a_non_root_user() -> None:
     instructions = dockerfile_instructions()
-    assert instructions[0][0] == "FROM"
-    assert instructions[0][1].startswith("python:3.11-slim")
     entrypoints = [args for kw, args in instructions if kw == "ENTRYPOINT"]
     assert entrypoints, "no ENTRYPOINT"
     assert json.loads(entrypoints[-1]) == ["newsmon"]
@@ -327,3 +441,27 @@ def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".venv", ".newsmon", ".git", ".env", "**/__pycache__", ".pytest_cache", ".mypy_cache"} <= ignored
+
+
+# --------------------------------------------------------------------------- make compose-test
+
+
+def test_compose_test_runs_in_ci_after_make_test() -> None:
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^compose-test: \$\(STAMP\)\n\t\$\(BIN\)/python tests/compose/run.py$", makefile, re.M)
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    commands = [line for line in ci if line and not line.startswith("#")]
+    assert "make test" in commands
+    assert "make compose-test" in commands
+    assert commands.index("make test") < commands.index("make compose-test")
+
+
+def test_the_local_images_are_built_from_the_repository() -> None:
+    for name in ("python-image", "kafka-image"):
+        dockerfile = (REPO / "tests" / "compose" / name / "Dockerfile").read_text(encoding="utf-8")
+        assert "ARG BASE_IMAGE=local/bookworm:minbase" in dockerfile
+        assert "--no-install-recommends" in dockerfile
+    kafka = REPO / "tests" / "compose" / "kafka-image"
+    for script in ("kafka-broker-api-versions.sh", "kafka-topics.sh", "kafka-consumer-groups.sh", "kafka-run-class.sh"):
+        assert (kafka / "bin" / script).stat().st_mode & 0o111, f"{script} is not executable"
+    assert (kafka / "run").stat().st_mode & 0o111
