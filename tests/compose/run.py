@@ -290,12 +290,53 @@ def committed_tree(workdir: Path) -> tuple[Path, str]:
 # --------------------------------------------------------------------------- compose
 
 
+def feeds_override(src: Path) -> dict[str, Any]:
+    """The test's additions to the compose file: a feed served inside the compose network.
+
+    When the compose file has a ``feeds`` service, it polls tests/compose/feed/feed.xml, served by a
+    ``feed-server`` container, instead of the shipped feeds file (public news sites): nothing in
+    the test fetches anything from outside the machine.
+    """
+    feed = src / "tests" / "compose" / "feed"
+    probe = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/feed.xml', timeout=5)"
+    return {
+        "services": {
+            "feed-server": {
+                "image": NEWSMON_IMAGE,
+                "entrypoint": ["python", "-m", "http.server", "8000", "--directory", "/srv/feed"],
+                "volumes": [f"{feed}:/srv/feed:ro"],
+                "healthcheck": {"test": ["CMD", "python", "-c", probe], "interval": "2s", "retries": 30},
+                "restart": "unless-stopped",
+            },
+            "feeds": {
+                "depends_on": {
+                    "kafka": {"condition": "service_healthy"},
+                    "feed-server": {"condition": "service_healthy"},
+                },
+                "volumes": [f"{feed / 'feeds.toml'}:/etc/newsmon/feeds.toml:ro"],
+                "environment": {"NEWSMON_FEEDS_FILE": "/etc/newsmon/feeds.toml"},
+            },
+        }
+    }
+
+
+def feed_items(src: Path) -> int:
+    return (src / "tests" / "compose" / "feed" / "feed.xml").read_text().count("<item>")
+
+
 class Stack:
     def __init__(self, compose: list[str], src: Path, env: dict[str, str]) -> None:
-        self.base = [*compose, "-p", PROJECT, "-f", str(src / "docker-compose.yml")]
         self.src = src
         self.env = env
         self.document = yaml.safe_load((src / "docker-compose.yml").read_text())
+        files = ["-f", str(src / "docker-compose.yml")]
+        self.feeds = "feeds" in self.document["services"]
+        if self.feeds:
+            override = feeds_override(src)
+            (src / "compose-test.override.yml").write_text(yaml.safe_dump(override, sort_keys=False))
+            files += ["-f", str(src / "compose-test.override.yml")]
+            self.document["services"].update({"feed-server": override["services"]["feed-server"]})
+        self.base = [*compose, "-p", PROJECT, *files]
 
     def __call__(self, *args: str, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess[str]:
         return run([*self.base, *args], check=check, capture=capture, env=self.env, cwd=self.src)
@@ -437,9 +478,9 @@ def describe_group(stack: Stack) -> list[list[str]]:
 
 def alert_line(event: dict[str, Any]) -> str:
     data = event["data"]
-    title = str(data.get("title", ""))[:70]
     where = f"p{event['_partition']}@{event['_offset']}"
-    return f"  {data['theme']:<24} {data['article_id']}  {event['id']}  {where:<6} {title}"
+    source = str(data.get("source", ""))[:30]
+    return f"  {data['theme']:<18} {event['id']}  {where:<6} {source:<30} {str(data.get('title', ''))[:60]}"
 
 
 def summarize(records: list[dict[str, Any]]) -> tuple[set[str], int]:
@@ -488,8 +529,11 @@ def main() -> int:
                 stack("logs", "replay", check=False)
                 raise RuntimeError(f"replay exited with {code}")
             say("   replay: exited 0")
-            articles, waited = wait_caught_up(bootstrap, 1)
-            say(f"   worker group caught up with {articles} raw article(s) after {waited:.1f}s")
+            seeds = len(list((src / "seeds").glob("*.txt")))
+            from_feed = feed_items(src) if stack.feeds else 0
+            articles, waited = wait_caught_up(bootstrap, seeds + from_feed)
+            say(f"   worker group caught up with {articles} raw articles ({seeds} seeds, {from_feed} feed entries)"
+                f" after {waited:.1f}s")  # fmt: skip
 
         with step("read alerts from the host", timings):
             first = read_alerts(bootstrap)
@@ -505,7 +549,7 @@ def main() -> int:
             stack("run", "--rm", "replay", capture=True)  # the same seeds again, while no worker runs
             stack("start", "worker")
             stack.wait_healthy(["worker"])
-            articles2, waited = wait_caught_up(bootstrap, articles + 1)
+            articles2, waited = wait_caught_up(bootstrap, articles + seeds)
             second = read_alerts(bootstrap)
             ids_second, dup_second = summarize(second)
             lost, added = ids_first - ids_second, ids_second - ids_first
@@ -531,7 +575,7 @@ def main() -> int:
                 raise RuntimeError(f"the raw topic's partitions were not shared by two workers: {dict(owners)}")
             print(f"{RAW} partitions per worker: {dict(sorted(owners.items()))}")
             stack("run", "--rm", "replay", capture=True)
-            articles3, _ = wait_caught_up(bootstrap, articles2 + 1)
+            articles3, _ = wait_caught_up(bootstrap, articles2 + seeds)
             third = read_alerts(bootstrap)
             ids_third, dup_third = summarize(third)
             added, lost = ids_third - ids_first, ids_first - ids_third
