@@ -71,6 +71,7 @@ _TAG = re.compile(r"<[^<>]{0,500}>")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,10}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _DIGITS = re.compile(r"\d+")
 _CLEANERS = (_LINK, _TAG, _ENTITY, _DIGITS)
+_VIETNAMESE_MARK = re.compile("[\u0300-\u0323]")
 _FIRST_SPACE = re.compile(r"\s")
 _LAST_SPACE = re.compile(r"\s\S*\Z")
 
@@ -90,6 +91,9 @@ class _Model:
     logp: npt.NDArray[np.float32]  # (n-grams, profiles): log(p + smoothing)
     normalize: npt.NDArray[np.uint32]  # code point -> code point, as NGram.normalize
     upper: npt.NDArray[np.bool_]  # code point < _CASED_LIMIT -> str.isupper
+    padded_keys: npt.NDArray[np.uint64]  # ``keys`` and a sentinel above every key (searchsorted stays in range)
+    digits_to_space: npt.NDArray[np.uint32]  # code point -> itself, or a space for what ``\d`` matches
+    exact_sums: bool  # float64 sums of ``logp`` entries over a sample are exact (see ``_sums_are_exact``)
 
 
 _model: _Model | None = None
@@ -113,16 +117,49 @@ def detect_language(text: str) -> LanguageGuess:
     Deterministic; reads at most ``MAX_SAMPLE_CHARS`` characters of a long text.
     """
     model = _get_model()
-    rows = _rows(_ngram_keys(sample_text(text), model), model)
-    if rows.size == 0:
+    # Digits are left in the sample here: the code-point pass turns them into spaces (see _sample).
+    keys = _ngram_keys(_sample(text, _CLEANERS[:-1]), model)
+    if model.exact_sums:
+        scores = _summed_scores(keys, model)
+    else:
+        rows = _rows(keys, model)
+        # Summed along axis 0: row after row, a fixed order of additions whatever the memory layout.
+        scores = np.take(model.logp, rows, axis=0).sum(axis=0, dtype=np.float64) if rows.size else None
+    if scores is None:
         return LanguageGuess(UNDETERMINED, 0.0)
-    # Summed along axis 0: row after row, a fixed order of additions whatever the memory layout.
-    scores = np.take(model.logp, rows, axis=0).sum(axis=0, dtype=np.float64)
     posterior = np.exp(scores - scores.max())
     posterior /= posterior.sum()
     by_code = np.bincount(model.code_of_profile, weights=posterior, minlength=len(model.codes))
     best = int(np.argmax(by_code))  # the first maximum: codes are sorted, so ties always break the same way
     return LanguageGuess(model.codes[best], float(by_code[best]))
+
+
+def _summed_scores(keys: npt.NDArray[np.uint64], model: _Model) -> npt.NDArray[np.float64] | None:
+    """Per profile, the sum of ``logp`` over the n-grams in ``keys`` that are in the profiles (None: none are).
+
+    Each distinct n-gram is looked up, and its row read, once, weighted by its count (one
+    matrix-vector product).  With ``model.exact_sums`` every product and partial sum is exact
+    in float64 (see ``_sums_are_exact``), so this equals the row-after-row sum over every
+    n-gram bit for bit, whatever the order of the additions.
+    """
+    if keys.size == 0:
+        return None
+    keys.sort()
+    first = np.empty(keys.size, dtype=bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.empty_like(starts)
+    counts[:-1] = starts[1:] - starts[:-1]
+    counts[-1] = keys.size - starts[-1]
+    distinct = keys[starts]
+    at = np.searchsorted(model.padded_keys, distinct)  # < len: the last key is a sentinel above every n-gram
+    found = model.padded_keys[at] == distinct
+    if not found.any():
+        return None
+    rows = np.take(model.logp, at[found], axis=0).astype(np.float64)
+    scores: npt.NDArray[np.float64] = counts[found].astype(np.float64) @ rows
+    return scores
 
 
 def sample_text(text: str) -> str:
@@ -135,6 +172,16 @@ def sample_text(text: str) -> str:
     URLs, e-mail addresses, markup tags and entities, and digits become one space each,
     which never makes the sample longer.
     """
+    return _sample(text, _CLEANERS)
+
+
+def _sample(text: str, cleaners: tuple[re.Pattern[str], ...]) -> str:
+    """``sample_text`` with only ``cleaners`` applied.
+
+    ``detect_language`` leaves out the last one, digits: ``_normalized_points`` maps every
+    digit to a space before anything counts characters, and runs of spaces collapse there,
+    so the n-grams are those of the sample with each run of digits replaced by one space.
+    """
     if len(text) <= SAMPLE_CHARS:
         raw = text
     else:
@@ -144,7 +191,15 @@ def sample_text(text: str) -> str:
             start = k * last // (SAMPLE_WINDOWS - 1)
             pieces.append(_whole_tokens(text[start : start + WINDOW_CHARS], start > 0, start < last))
         raw = "\n".join(pieces)
-    for pattern in _CLEANERS:
+    for pattern in cleaners:
+        if pattern is _LINK:
+            if ":/" not in raw and "@" not in raw and "www." not in raw.lower():
+                continue  # every link has one of these (only "w" and "W" are "w" to IGNORECASE)
+        elif pattern is _TAG:
+            if "<" not in raw:
+                continue
+        elif pattern is _ENTITY and "&" not in raw:
+            continue
         raw = pattern.sub(" ", raw)
     return raw
 
@@ -169,9 +224,9 @@ def _normalized_points(sample: str, model: _Model) -> npt.NDArray[np.uint64]:
     word is read between spaces except the last, which, as in langdetect, has no
     trailing space unless the text ends with one.
     """
-    points = _code_points(sample)
-    if points.size and bool(np.any((points >= 0x300) & (points <= 0x323))):  # combining marks: Vietnamese
-        points = _code_points(NGram.normalize_vi(sample))
+    if _VIETNAMESE_MARK.search(sample) is not None:  # combining marks: Vietnamese
+        sample = NGram.normalize_vi(sample)
+    points = model.digits_to_space[_code_points(sample)]  # as sample_text's digit cleaner (runs collapse below)
     # Detector.cleaning_text: Latin letters ("A".."z") are dropped from mostly non-Latin text.
     latin = (points >= 0x41) & (points <= 0x7A)
     non_latin = (points >= 0x300) & ((points < 0x1E00) | (points > 0x1EFF))  # Latin Extended Additional is Latin
@@ -266,18 +321,56 @@ def _build_model() -> _Model:
     order = np.argsort(keys, kind="stable")
     logp = np.ascontiguousarray(np.log(prob[order] + _SMOOTHING), dtype=np.float32)
     codes = sorted({_CODE_ALIASES.get(name, name) for name in profiles})
+    sorted_keys = keys[order]
     model = _Model(
         profiles=tuple(profiles),
         codes=tuple(codes),
         code_of_profile=np.asarray([codes.index(_CODE_ALIASES.get(n, n)) for n in profiles], dtype=np.intp),
-        keys=keys[order],
+        keys=sorted_keys,
         logp=logp,
         normalize=_normalization_table(),
         upper=np.fromiter((chr(cp).isupper() for cp in range(_CASED_LIMIT)), dtype=bool, count=_CASED_LIMIT),
+        padded_keys=np.append(sorted_keys, np.uint64(np.iinfo(np.uint64).max)),
+        digits_to_space=_digits_table(),
+        exact_sums=_sums_are_exact(logp),
     )
-    for array in (model.code_of_profile, model.keys, model.logp, model.normalize, model.upper):
+    arrays = (model.code_of_profile, model.keys, model.logp, model.normalize, model.upper, model.padded_keys)
+    for array in (*arrays, model.digits_to_space):
         array.flags.writeable = False
     return model
+
+
+# At most this many n-grams come out of one sample: 1-, 2- and 3-grams ending at each of its
+# code points (plus the leading space); normalizing and dropping Latin letters only shorten it.
+_MAX_GRAMS = 3 * (MAX_SAMPLE_CHARS + 1)
+
+
+def _sums_are_exact(logp: npt.NDArray[np.float32]) -> bool:
+    """Whether every float64 sum ``_summed_scores`` can form is exact (so none depends on the order).
+
+    A float32 ``m * 2**e`` (``0.5 <= |m| < 1``) is a multiple of ``2**(e - 24)``.  With
+    ``e_min`` the smallest exponent in the table, every entry, every product with a count
+    and every partial sum of those is a multiple of ``g = 2**(e_min - 24)``, and no partial
+    sum exceeds ``_MAX_GRAMS * max |logp|`` in magnitude.  Below ``2**53 * g`` float64
+    represents each of them exactly: no addition rounds, so the row-after-row sum over every
+    n-gram and the counted sum over distinct n-grams are the same number.  For langdetect's
+    profiles ``|logp|`` lies within about [1.1, 9.9], which leaves 14 bits to spare.
+    """
+    if logp.size == 0 or not np.all(np.isfinite(logp)):
+        return False
+    smallest = float(np.abs(logp).min())
+    if smallest == 0:
+        return False
+    e_min = int(np.frexp(smallest)[1])
+    return _MAX_GRAMS * float(np.abs(logp).max()) < 2.0 ** (53 + e_min - 24)
+
+
+def _digits_table() -> npt.NDArray[np.uint32]:
+    """Code point -> space for every character ``sample_text``'s digit cleaner removes, else itself."""
+    table = np.arange(0x110000, dtype=np.uint32)
+    every = "".join(map(chr, (*range(0xD800), *range(0xE000, 0x110000))))  # one pass of the expression itself
+    table[[ord(m.group()) for m in re.finditer(r"\d", every)]] = _SPACE
+    return table
 
 
 def _normalization_table() -> npt.NDArray[np.uint32]:
