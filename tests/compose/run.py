@@ -455,14 +455,19 @@ async def _lag(bootstrap: str) -> tuple[int, int]:
 
 def wait_caught_up(bootstrap: str, minimum_end: int) -> tuple[int, float]:
     """Wait until the worker group has committed every raw article (at least ``minimum_end`` of them)."""
-    started = time.monotonic()
+    started, last = time.monotonic(), "no answer yet"
     while True:
-        with contextlib.suppress(Exception):
+        try:
             end, lag = asyncio.run(_lag(bootstrap))
             if end >= minimum_end and lag == 0:
                 return end, time.monotonic() - started
+            last = f"{end} raw articles (waiting for {minimum_end}), lag {lag}"
+        except Exception as exc:
+            last = f"{type(exc).__name__}: {exc}"
         if time.monotonic() - started > CATCH_UP_TIMEOUT:
-            raise RuntimeError(f"the worker group {GROUP!r} did not catch up with {RAW} within {CATCH_UP_TIMEOUT:.0f}s")
+            raise RuntimeError(
+                f"the worker group {GROUP!r} did not catch up with {RAW} within {CATCH_UP_TIMEOUT:.0f}s: {last}"
+            )
         time.sleep(1)
 
 
@@ -584,12 +589,15 @@ def main() -> int:
             if ids_third != ids_first:
                 raise RuntimeError("alerts changed with two workers")
     finally:
-        if stack is not None:
+        if stack is not None and os.environ.get("NEWSMON_COMPOSE_TEST_KEEP") == "1":
+            say(f"NEWSMON_COMPOSE_TEST_KEEP=1: left running; stop with {' '.join(stack.base)} down -v (in {stack.src})")
+        elif stack is not None:
             with step("down -v", timings):
                 stack("down", "-v", "--remove-orphans", check=False, capture=True)
                 left = run(["docker", "volume", "ls", "-q", "--filter", f"name={PROJECT}"], capture=True).stdout.split()
                 say(f"   volumes left: {len(left)}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("NEWSMON_COMPOSE_TEST_KEEP") != "1":
+            shutil.rmtree(workdir, ignore_errors=True)
     print("timings: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in timings.items()))
     print(f"compose-test passed in {time.monotonic() - T0:.1f}s")
     return 0
