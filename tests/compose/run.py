@@ -401,20 +401,34 @@ def free_port() -> int:
 # --------------------------------------------------------------------------- Kafka, from the host
 
 
+async def partition_ids(bootstrap: str, topic: str) -> list[int]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(
+        p["partition"] for t in described if t["topic"] == topic and not t["error_code"] for p in t["partitions"]
+    )
+
+
 async def _read_alerts(bootstrap: str) -> list[dict[str, Any]]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
-        partitions = [TopicPartition(ALERTS, p) for p in sorted(consumer.partitions_for_topic(ALERTS) or ())]
+        partitions = [TopicPartition(ALERTS, p) for p in await partition_ids(bootstrap, ALERTS)]
         if not partitions:
             raise RuntimeError(f"{ALERTS}: no such topic on {bootstrap}")
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[dict[str, Any]] = []
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             batch = await consumer.getmany(timeout_ms=1000)
             for tp_records in batch.values():
                 for record in tp_records:
@@ -440,7 +454,7 @@ async def _lag(bootstrap: str) -> tuple[int, int]:
     await consumer.start()
     await admin.start()
     try:
-        partitions = [TopicPartition(RAW, p) for p in sorted(consumer.partitions_for_topic(RAW) or ())]
+        partitions = [TopicPartition(RAW, p) for p in await partition_ids(bootstrap, RAW)]
         ends = await consumer.end_offsets(partitions)
         committed = await admin.list_consumer_group_offsets(GROUP)
         lag = sum(
@@ -485,7 +499,7 @@ def alert_line(event: dict[str, Any]) -> str:
     data = event["data"]
     where = f"p{event['_partition']}@{event['_offset']}"
     source = str(data.get("source", ""))[:30]
-    return f"  {data['theme']:<18} {event['id']}  {where:<6} {source:<30} {str(data.get('title', ''))[:60]}"
+    return f"  {data['theme']:<23} {event['id']}  {where:<6} {source:<30} {str(data.get('title', ''))[:60]}"
 
 
 def summarize(records: list[dict[str, Any]]) -> tuple[set[str], int]:
