@@ -109,6 +109,11 @@ class _FoldTable(dict[int, str]):
 
 _UNIT_CACHE_LIMIT = 1 << 16
 _MARK, _SPACE, _LENGTH_SHIFT = 2, 1, 2
+# Values of _Folder.singles besides code points (see _Folder.single_chars).
+_MAX_CODE = 0x10FFFF
+_MARK_BIT = 1 << 21
+_CODE_BITS = _MARK_BIT - 1
+_DROP, _MULTI, _UNKNOWN = 0xFFFFFFFD, 0xFFFFFFFE, 0xFFFFFFFF
 
 
 class _Folder:
@@ -173,8 +178,49 @@ class _Folder:
         kinds[spaces] |= _SPACE
         kinds.flags.writeable = False
         self.kinds = kinds
+        # Per code point, filled in as characters are met: see single_chars.
+        self.singles = np.full(0x110000, _UNKNOWN, dtype=np.uint32)
         self.unit_folds: dict[str, str] = {}  # multi-character unit -> folded
         self.decomposable: dict[str, bool] = {}  # unit -> folds like its characters one by one
+
+    def single_chars(self, points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+        """Per code point of a text, what ``str.translate`` with the table gives it, in numpy.
+
+        A character that folds to one character gives that code point, or, if it is a
+        combining mark, that code point | ``_MARK_BIT``; one that folds to nothing gives
+        ``_DROP`` and one that folds to several characters ``_MULTI``.  So when no value
+        exceeds ``_MAX_CODE`` every character is regular (``fold``'s first case), and the
+        code points are those of ``text.translate(self.table)``.
+        """
+        out = self.singles[points]
+        unknown = out == _UNKNOWN
+        if unknown.any():
+            for code in np.unique(points[unknown]).tolist():
+                folded = self.table[code]
+                if len(folded) == 1:
+                    value = ord(folded) | (_MARK_BIT if int(self.kinds[code]) & _MARK else 0)
+                else:
+                    value = _DROP if not folded else _MULTI
+                self.singles[code] = value
+            out = self.singles[points]
+        return out
+
+    def translated(self, points: npt.NDArray[np.uint32], singles: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+        """The code points of ``text.translate(self.table)``, for the ``points`` of ``text`` and their
+        ``single_chars``: characters that fold to several (``…`` -> ``...``, ``ß`` -> ``ss``) are
+        spliced in one by one, the others are taken as they are, marks and all."""
+        if int(singles.max()) < _DROP:
+            return singles & _CODE_BITS
+        multi = np.flatnonzero(singles == _MULTI).tolist()
+        pieces: list[npt.NDArray[np.uint32]] = []
+        at = 0
+        for i in (*multi, singles.size):
+            piece = singles[at:i]
+            pieces.append(piece[piece != _DROP] & _CODE_BITS)
+            if i < singles.size:
+                pieces.append(_code_points(self.table[int(points[i])]))
+            at = i + 1
+        return np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
 
     def patterns(self, text: str) -> _Patterns:
         return self.bmp if _ASTRAL.search(text) is None else self.full
@@ -424,20 +470,47 @@ def _collapse_segments(translated: str) -> _Segments:
 def fold(text: str, *, keep_case: bool = False) -> Folded:
     """Fold ``text`` for matching (see the module doc); ``keep_case`` skips case folding only."""
     folder = _folder(keep_case)
-    quick = text.translate(folder.table)
     n = len(text)
+    if n == 0:
+        return Folded("", 0)
+    # str.translate looks each character up in a dict; the same table as an array of code
+    # points (see _Folder.single_chars) translates the whole text at once.
+    points = _code_points(text)
+    singles = folder.single_chars(points)
+    if int(singles.max()) <= _MAX_CODE:  # every character folds to one: 1:1 but for space runs
+        quick, collapsed = _collapsed(singles)
+        if collapsed is None:
+            return Folded(quick, n)
+        return Folded(collapsed, n, pending=(None, text, quick))
     patterns = folder.patterns(text)
-    if patterns.special.search(text) is None:  # every character folds to one: 1:1 but for space runs
-        if "  " in quick:
-            return Folded(_SPACE_RUN.sub(" ", quick), n, pending=(None, text, quick))
-        return Folded(quick, n)
     if (patterns.unsafe is None or patterns.unsafe.search(text) is None) and (
         patterns.marks.search(text) is None or all(map(folder.is_decomposable, set(patterns.units.findall(text))))
     ):
         # Character by character is exact here: the map is built if and when it is asked for.
-        return Folded(_SPACE_RUN.sub(" ", quick) if "  " in quick else quick, n, pending=(folder, text, quick))
+        quick, collapsed = _collapsed(folder.translated(points, singles))
+        return Folded(quick if collapsed is None else collapsed, n, pending=(folder, text, quick))
     folded, segments = folder.general(text)
     return Folded(folded, n, segments)
+
+
+def _code_points(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _from_code_points(points: npt.NDArray[np.uint32]) -> str:
+    return points.tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _collapsed(points: npt.NDArray[np.uint32]) -> tuple[str, str | None]:
+    """The text of ``points``, and that text with each run of spaces made one (None: there is no run):
+    ``_SPACE_RUN.sub(" ", text)``."""
+    text = _from_code_points(points)
+    if "  " not in text:
+        return text, None
+    space = points == 0x20
+    kept = np.ones(points.size, dtype=bool)
+    kept[1:] = ~(space[1:] & space[:-1])  # the first space of a run stays
+    return text, _from_code_points(points[kept])
 
 
 @lru_cache(maxsize=1 << 16)

@@ -1,0 +1,85 @@
+"""``fold`` translates with code-point arrays; this checks it against ``str.translate`` on the same table.
+
+The reference below is the character-table algorithm the array version replaced: same folded
+text and the same map back to the original, for texts mixing the cases that take different
+paths (plain text, runs of spaces, characters that fold to several or to none, combining
+marks, astral characters, lone surrogates).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agents import textfold
+from agents.textfold import Folded, fold
+
+PIECES = [
+    "Grönland",
+    "NATO",
+    "ß",
+    "…",
+    "½",
+    "ﬁ",
+    "\u00ad",
+    "\u200b",
+    "  ",
+    " \n\t ",
+    "\u00a0",
+    "e\u0301",
+    "\u0301",
+    "कि",
+    "ำ",
+    "İ",
+    "\u0345",
+    "Ёлка",
+    "ＮＡＴＯ",
+    "\U0001d400",
+    "\U0001f600",
+    "\ufdfa",
+    "\ud800",
+    "’",
+    "—",
+    "a",
+    " ",
+]
+texts = st.lists(st.sampled_from(PIECES) | st.text(max_size=4), max_size=40).map("".join)
+
+
+def reference(text: str, keep_case: bool) -> Folded:
+    folder = textfold._folder(keep_case)
+    quick = text.translate(folder.table)
+    n = len(text)
+    patterns = folder.patterns(text)
+    if patterns.special.search(text) is None:
+        if "  " in quick:
+            return Folded(textfold._SPACE_RUN.sub(" ", quick), n, pending=(None, text, quick))
+        return Folded(quick, n)
+    if (patterns.unsafe is None or patterns.unsafe.search(text) is None) and (
+        patterns.marks.search(text) is None or all(map(folder.is_decomposable, set(patterns.units.findall(text))))
+    ):
+        collapsed = textfold._SPACE_RUN.sub(" ", quick) if "  " in quick else quick
+        return Folded(collapsed, n, pending=(folder, text, quick))
+    folded, segments = folder.general(text)
+    return Folded(folded, n, segments)
+
+
+def spans(folded: Folded) -> list[tuple[int, int]]:
+    n = len(folded.text)
+    return [folded.span(i, j) for i in range(n) for j in (i + 1, n) if j > i]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts, st.booleans())
+def test_fold_equals_the_character_table_algorithm(text: str, keep_case: bool) -> None:
+    got, want = fold(text, keep_case=keep_case), reference(text, keep_case)
+    assert got.text == want.text
+    assert spans(got) == spans(want)
+
+
+@pytest.mark.parametrize("text", ["", "a", "  ", "……", "ß ß", "\u0301", "e\u0301  …  x", "\ud800 x"])
+def test_fold_edge_cases(text: str) -> None:
+    for keep_case in (False, True):
+        got, want = fold(text, keep_case=keep_case), reference(text, keep_case)
+        assert (got.text, spans(got)) == (want.text, spans(want))
