@@ -16,9 +16,10 @@ Steps, each timed and printed:
 4. `docker-compose up -d`: every service of a plain `up` (broker, worker, replay, and any other
    service without a profile); waits on the healthchecks and on replay's exit status.
 5. reads every alert in news.alerts through the broker's host-mapped port with aiokafka.
-6. the restart check: stop the worker, replay the seeds again while it is down, start it, wait until
-   it has consumed everything; every alert id must still be there and no new one may appear (the same
-   alert id delivered twice is allowed and counted).
+6. the restart check, twice: (a) stop the worker, replay the seeds again while it is down, start it;
+   (b) replay the seeds again and SIGKILL the worker while it processes them, start it. After each,
+   wait until it has consumed everything: every alert id must still be there and no new one may
+   appear (the same alert id delivered twice is allowed and counted).
 7. `--scale worker=2`: two workers in one consumer group, each owning some of the raw topic's
    partitions; another replay adds no alert.
 8. `docker-compose down -v`: containers, network and volumes removed, also on failure.
@@ -384,6 +385,14 @@ class Stack:
                 raise RuntimeError(f"not healthy within {HEALTH_TIMEOUT:.0f}s: {missing}")
             time.sleep(1)
 
+    def container_names_by_ip(self, service: str) -> dict[str, str]:
+        names = {}
+        for container in self.containers(service):
+            fmt = "{{.Name}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+            name, *ips = run(["docker", "inspect", "-f", fmt, container], capture=True).stdout.split()
+            names.update({ip: name.lstrip("/") for ip in ips})
+        return names
+
     def wait_exited(self, service: str) -> int:
         ids = self("ps", "-a", "-q", service, capture=True).stdout.split()
         if not ids:
@@ -564,35 +573,50 @@ def main() -> int:
                 raise RuntimeError("no alert was produced from the seeds")
 
         with step("restart check", timings):
-            stack("stop", "worker")
-            stack("run", "--rm", "replay", capture=True)  # the same seeds again, while no worker runs
-            stack("start", "worker")
-            stack.wait_healthy(["worker"])
-            articles2, waited = wait_caught_up(bootstrap, articles + seeds)
-            second = read_alerts(bootstrap)
-            ids_second, dup_second = summarize(second)
-            lost, added = ids_first - ids_second, ids_second - ids_first
-            print("restart check (worker stopped, seeds replayed again, worker started):")
-            print(f"  raw articles consumed: {articles} before, {articles2} after ({waited:.1f}s to catch up)")
-            print(f"  alert records: {len(first)} before, {len(second)} after")
-            print(f"  distinct alert ids: {len(ids_first)} before, {len(ids_second)} after")
-            print(f"  lost: {len(lost)}; added: {len(added)}; redeliveries of an existing id: {dup_second}")
-            if lost or added:
-                raise RuntimeError(f"restart check failed: lost {sorted(lost)}, added {sorted(added)}")
+            print("restart check:")
+            before, ids_before, consumed = first, ids_first, articles
+            for how in ("stop, replay while stopped, start", "replay, SIGKILL while processing, start"):
+                if how.startswith("stop"):
+                    stack("stop", "worker")
+                    stack("run", "--rm", "replay", capture=True)  # the same seeds again, while no worker runs
+                else:
+                    stack("run", "--rm", "replay", capture=True)
+                    stack("kill", "-s", "SIGKILL", "worker", capture=True)
+                stack("start", "worker")
+                stack.wait_healthy(["worker"])
+                now_consumed, waited = wait_caught_up(bootstrap, consumed + seeds)
+                after = read_alerts(bootstrap)
+                ids_after, redelivered = summarize(after)
+                lost, added = ids_first - ids_after, ids_after - ids_first
+                print(f"  worker {how}:")
+                print(f"    raw articles consumed: {consumed} before, {now_consumed} after ({waited:.1f}s to catch up)")
+                print(f"    alert records: {len(before)} before, {len(after)} after")
+                print(f"    distinct alert ids: {len(ids_before)} before, {len(ids_after)} after")
+                print(f"    lost: {len(lost)}; added: {len(added)}; redeliveries of an existing id: {redelivered}")
+                if lost or added:
+                    raise RuntimeError(f"restart check failed: lost {sorted(lost)}, added {sorted(added)}")
+                before, ids_before, consumed = after, ids_after, now_consumed
+            articles2 = consumed
 
         with step("scale worker=2", timings):
             stack("up", "-d", "--no-build", "--no-recreate", "--scale", "worker=2", "worker")
             stack.wait_healthy(["worker"], {"worker": 2})
-            deadline, owners = time.monotonic() + CATCH_UP_TIMEOUT, Counter[str]()
+            names = stack.container_names_by_ip("worker")
+            deadline, owners = time.monotonic() + CATCH_UP_TIMEOUT, dict[str, list[str]]()
             while time.monotonic() < deadline:
                 rows = describe_group(stack)
-                owners = Counter(row[6] for row in rows if len(row) > 6 and row[6] != "-")  # HOST column
-                if len(rows) == 6 and sum(owners.values()) == 6 and len(owners) == 2:
+                owners = {}
+                for row in rows:  # GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID
+                    if len(row) > 7 and row[6] != "-":
+                        owners.setdefault(names.get(row[7].lstrip("/"), row[7]), []).append(row[2])
+                if len(rows) == 6 and sum(map(len, owners.values())) == 6 and len(owners) == 2:
                     break
                 time.sleep(1)
             else:
-                raise RuntimeError(f"the raw topic's partitions were not shared by two workers: {dict(owners)}")
-            print(f"{RAW} partitions per worker: {dict(sorted(owners.items()))}")
+                raise RuntimeError(f"the raw topic's partitions were not shared by two workers: {owners}")
+            print(f"{RAW} (6 partitions) with two workers in the consumer group {GROUP!r}:")
+            for name, parts in sorted(owners.items()):
+                print(f"  {name}: partitions {', '.join(sorted(parts))}")
             stack("run", "--rm", "replay", capture=True)
             articles3, _ = wait_caught_up(bootstrap, articles2 + seeds)
             third = read_alerts(bootstrap)
