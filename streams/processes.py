@@ -120,7 +120,13 @@ class Child:
             raise ChildExited(f"{self.name} exited ({code}); last lines of {self.log_path}:\n{self.log_tail()}")
 
 
-def worker_child(dep: Deployment, log_path: Path) -> Child:
-    """``newsmon worker`` for ``dep`` (no web server), logging to ``log_path``."""
+def worker_child(dep: Deployment, log_path: Path, *, slot: int = 0) -> Child:
+    """``newsmon worker`` for ``dep`` (no web server), logging to ``log_path``.
+
+    Several workers of one deployment on one machine need distinct ``slot`` numbers (each
+    keeps its table state in its own directory).
+    """
     cmd = [sys.executable, "-m", "streams", "worker", "--no-web", "--app-id", dep.app_id]
-    return Child("worker", cmd, dep.environ(), log_path)
+    if slot:
+        cmd += ["--slot", str(slot)]
+    return Child(f"worker-{slot}" if slot else "worker", cmd, dep.environ(), log_path)

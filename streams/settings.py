@@ -122,6 +122,16 @@ class Settings(BaseSettings):
         validation_alias=_env("NEWSMON_REPLICATION_FACTOR"),
         description="Replication factor of the topics newsmon creates (use 3 on a multi-broker cluster).",
     )
+    raw_partitions: int = Field(
+        default=6,
+        ge=1,
+        le=1000,
+        validation_alias=_env("NEWSMON_RAW_PARTITIONS"),
+        description=(
+            "Partitions of news.articles.raw and news.articles.tagged when newsmon creates them: the most "
+            "worker processes that can share the work (an existing topic keeps its count)."
+        ),
+    )
     themes_file: Path = Field(
         default=REPO_ROOT / "themes" / "themes.toml",
         validation_alias=_env("NEWSMON_THEMES_FILE"),

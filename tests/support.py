@@ -47,8 +47,8 @@ class Env(Deployment):
 class WorkerProcess(Child):
     """``newsmon worker`` in a subprocess; a test fails if it does not stop on SIGTERM."""
 
-    def __init__(self, env: Env, log_path: Path) -> None:
-        worker = worker_child(env, log_path)
+    def __init__(self, env: Env, log_path: Path, *, slot: int = 0) -> None:
+        worker = worker_child(env, log_path, slot=slot)
         super().__init__(worker.name, worker.cmd, worker.env, log_path)
 
     def stop(self, timeout: float = 60.0) -> int | None:

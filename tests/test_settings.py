@@ -66,6 +66,7 @@ READS: dict[str, tuple[str, object]] = {
     "NEWSMON_BROKER_PORT": ("29092", 29092),
     "NEWSMON_BROKER_HEAP": ("1g", "1g"),
     "NEWSMON_REPLICATION_FACTOR": ("3", 3),
+    "NEWSMON_RAW_PARTITIONS": ("12", 12),
     "NEWSMON_BROKER_START_TIMEOUT": ("12.5", 12.5),
     "NEWSMON_KAFKA_CONNECT_TIMEOUT": ("2.5", 2.5),
     "JAVA_HOME": ("/opt/jdk-21", Path("/opt/jdk-21")),
@@ -240,6 +241,7 @@ PROPERTIES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[str] | Non
     ),
     "JAVA_HOME": (_ENV_TEXT, None),
     "NEWSMON_REPLICATION_FACTOR": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0))),
+    "NEWSMON_RAW_PARTITIONS": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0), _ints(1001, 100000))),
     "NEWSMON_THEMES_FILE": _PATHS,
     "NEWSMON_LOG_LEVEL": (
         st.tuples(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]), st.randoms()).map(

@@ -56,5 +56,13 @@ def topic_name(settings: Settings, base: str) -> str:
     return f"{settings.topic_prefix}{base}"
 
 
+def partitions_of(settings: Settings, spec: TopicSpec) -> int:
+    """The partition count newsmon creates ``spec`` with: NEWSMON_RAW_PARTITIONS for the article topics."""
+    return settings.raw_partitions if spec.name in (RAW, TAGGED) else spec.partitions
+
+
 def specs(settings: Settings) -> list[TopicSpec]:
-    return [TopicSpec(topic_name(settings, s.name), s.partitions, dict(s.config), s.description) for s in SPECS]
+    return [
+        TopicSpec(topic_name(settings, s.name), partitions_of(settings, s), dict(s.config), s.description)
+        for s in SPECS
+    ]

@@ -12,19 +12,21 @@ configuration; Faust's import-time ``FAUST_*`` variables are refused by ``stream
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import socket
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.kafka.limits import MAX_MESSAGE_BYTES
+from streams.pipeline.delivery import FetchGuard, guard_delivery
 from streams.settings import Settings
 
 DEFAULT_APP_ID = "newsmon"
-# Partition count of news.articles.raw; Faust table changelogs must match the source topic.
+# Default partition count of news.articles.raw (NEWSMON_RAW_PARTITIONS); the worker uses the
+# raw topic's actual count, which its table changelog must match.
 PARTITIONS = 6
 
 
@@ -40,76 +42,8 @@ class IdempotentProducer(faust_aiokafka.Producer):
         return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
 
 
-class GuardedConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer, without its silent message drops.
-
-    faust-streaming 0.15.3 loses fetched records in three places, each seen here on a
-    worker restart under CPU load (tests/test_streams/test_pipeline_kafka.py):
-
-    - ``getmany`` stops yielding a fetched batch when the flow is suspended (rebalance,
-      recovery) or the generation changes, and the unyielded records are never fetched
-      again: the consumer's position is already past them;
-    - it skips records of partitions that are not active at that moment, likewise;
-    - ``_drain_messages`` cancels a delivery that is waiting for the agent's queue when the
-      flow is suspended, yet records the message as read and later commits past it.
-
-    This subclass remembers the batch it fetched and, after yielding, seeks every
-    partition back to its first record that was not delivered, so that record is
-    fetched again.  Deliveries interrupted by a suspension are reported by
-    :func:`guard_delivery`.  At-least-once: a record may be delivered twice, never zero times.
-    """
-
-    _fetched: Any = None
-    _undelivered: dict[Any, int]
-
-    def newsmon_undelivered(self, tp: Any, offset: int) -> None:
-        pending = getattr(self, "_undelivered", None)
-        if pending is None:
-            pending = self._undelivered = {}
-        pending[tp] = min(offset, pending.get(tp, offset))
-
-    async def _wait_next_records(self, timeout: float) -> Any:
-        records, active = await super()._wait_next_records(timeout)
-        self._fetched = records
-        return records, active
-
-    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
-        self._fetched = None
-        delivered: dict[Any, int] = {}
-        async for tp, message in super().getmany(timeout):
-            delivered[tp] = message.offset
-            yield tp, message
-        rewind: dict[Any, int] = dict(getattr(self, "_undelivered", None) or {})
-        self._undelivered = {}
-        for tp, records in (self._fetched or {}).items():
-            missed = [r.offset for r in records if r.offset > delivered.get(tp, -1)]
-            if missed:
-                rewind[tp] = min(min(missed), rewind.get(tp, min(missed)))
-        self._fetched = None
-        for tp, offset in rewind.items():
-            _log.info("re-fetching %s[%s] from %s (not delivered)", tp.topic, tp.partition, offset)
-            try:
-                await self.seek(tp, offset)
-            except Exception as exc:  # revoked meanwhile: its next owner starts at the committed offset
-                _log.info("not re-fetching %s[%s]: %s", tp.topic, tp.partition, exc)
-
-
-def guard_delivery(
-    consumer: GuardedConsumer, deliver: Callable[[Any], Awaitable[Any]]
-) -> Callable[[Any], Awaitable[Any]]:
-    """Wrap the delivery callback: a delivery cancelled by a flow suspension is fetched again."""
-
-    async def deliver_or_rewind(message: Any) -> Any:
-        try:
-            return await deliver(message)
-        except asyncio.CancelledError:
-            consumer.newsmon_undelivered(message.tp, message.offset)
-            raise
-
-    return deliver_or_rewind
-
-
-_log = logging.getLogger("newsmon.consumer")
+class GuardedConsumer(FetchGuard, faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, without its silent drops of fetched records (streams.pipeline.delivery)."""
 
 
 class Transport(faust_aiokafka.Transport):
@@ -132,6 +66,11 @@ class NewsmonApp(faust.App):
         return Transport(self.conf.broker_producer, self)
 
 
+def worker_datadir(settings: Settings, app_id: str, slot: int = 0) -> Path:
+    """Where one worker process keeps its tables (RocksDB); the changelog topics can rebuild it anywhere."""
+    return settings.state_dir / "worker" / app_id / f"{socket.gethostname()}-{slot}"
+
+
 def broker_urls(bootstrap: str) -> list[str]:
     """``"h1:9092,h2:9092"`` -> ``["kafka://h1:9092", "kafka://h2:9092"]``."""
     return [f"kafka://{part.strip()}" for part in bootstrap.split(",") if part.strip()]
@@ -143,11 +82,18 @@ def create_app(
     *,
     app_id: str = DEFAULT_APP_ID,
     web_enabled: bool = True,
+    partitions: int | None = None,
+    slot: int = 0,
     **overrides: Any,
 ) -> NewsmonApp:
-    """A configured, unwired app.  ``overrides`` are Faust settings (tests use ``store="memory://"``)."""
-    datadir = settings.state_dir / "worker"
-    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    """A configured, unwired app.  ``overrides`` are Faust settings (tests use ``store="memory://"``).
+
+    ``partitions``: of the raw topic (default NEWSMON_RAW_PARTITIONS).  ``slot`` tells apart
+    worker processes of one app id on one machine: each keeps its table state in its own
+    directory, ``NEWSMON_STATE_DIR/worker/<app id>/<host>-<slot>``.
+    """
+    datadir = worker_datadir(settings, app_id, slot)
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     options: dict[str, Any] = {
         # Faust reads no environment variable: everything it is configured with is here.
         "env": {},
@@ -159,7 +105,7 @@ def create_app(
         # Table state on disk (RocksDB via rocksdict): memory stays flat however many
         # (theme, article) pairs have alerted; the changelog topic remains the source of truth.
         "store": "rocksdb://",
-        "topic_partitions": PARTITIONS,
+        "topic_partitions": partitions or settings.raw_partitions,
         "topic_replication_factor": settings.replication_factor,
         "topic_disable_leader": True,
         "topic_allow_declare": True,
@@ -175,7 +121,7 @@ def create_app(
         "broker_heartbeat_interval": 3.0,
         "stream_buffer_maxsize": 2048,
         "processing_guarantee": "at_least_once",
-        "datadir": str(datadir / app_id),
+        "datadir": str(datadir),
         "web_enabled": web_enabled,
         "web_bind": settings.worker_web_bind,
         "web_port": settings.worker_web_port,

@@ -11,7 +11,8 @@ import faust
 from agents.themes import Theme, load_theme_file
 from agents.warmup import warm_up
 from streams.kafka.admin import ensure_topics
-from streams.kafka.topics import THEMES, specs, topic_name
+from streams.kafka.consumers import topic_partitions
+from streams.kafka.topics import RAW, THEMES, specs, topic_name
 from streams.pipeline.app import DEFAULT_APP_ID, NewsmonApp, create_app
 from streams.pipeline.themes_live import LiveThemes, seed_if_empty
 from streams.pipeline.wiring import Pipeline, wire
@@ -20,23 +21,33 @@ from streams.settings import Settings
 log = logging.getLogger("newsmon.worker")
 
 
-async def prepare(settings: Settings, bootstrap: str, themes: Sequence[Theme]) -> None:
-    """Create missing topics and seed the themes topic on first start."""
+async def prepare(settings: Settings, bootstrap: str, themes: Sequence[Theme]) -> int:
+    """Create missing topics and seed the themes topic on first start; the raw topic's partition count."""
     await ensure_topics(bootstrap, specs(settings), replication_factor=settings.replication_factor)
     await seed_if_empty(bootstrap, topic_name(settings, THEMES), themes)
+    return len(await topic_partitions(bootstrap, [topic_name(settings, RAW)]))
 
 
-def build(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, web: bool = True) -> Pipeline:
-    app: NewsmonApp = create_app(settings, bootstrap, app_id=app_id, web_enabled=web)
+def build(
+    settings: Settings,
+    bootstrap: str,
+    *,
+    app_id: str = DEFAULT_APP_ID,
+    web: bool = True,
+    partitions: int | None = None,
+    slot: int = 0,
+) -> Pipeline:
+    app: NewsmonApp = create_app(settings, bootstrap, app_id=app_id, web_enabled=web, partitions=partitions, slot=slot)
     return wire(app, settings, LiveThemes())
 
 
-def run(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, web: bool = True) -> None:
+def run(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, web: bool = True, slot: int = 0) -> None:
     """Blocks until SIGTERM/SIGINT; Faust flushes producers and commits offsets on the way out."""
     themes = load_theme_file(settings.themes_file)  # refuse to start on an invalid theme file
     warm_up()  # load language profiles and folding tables now, not on the first article
-    asyncio.run(prepare(settings, bootstrap, themes))
-    pipeline = build(settings, bootstrap, app_id=app_id, web=web)
+    partitions = asyncio.run(prepare(settings, bootstrap, themes))
+    log.info("%s has %d partitions", topic_name(settings, RAW), partitions)
+    pipeline = build(settings, bootstrap, app_id=app_id, web=web, partitions=partitions, slot=slot)
     # debug and console_port would otherwise come from FAUST_DEBUG / FAUST_CONSOLE_PORT.
     worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True, debug=False)
     worker.execute_from_commandline()

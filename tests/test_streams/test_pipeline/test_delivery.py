@@ -166,16 +166,14 @@ class Clock:
 
 
 class FakeStream:
-    """``take_events`` over fixed batches of messages, like faust's stream after a skip."""
+    """``events()`` over fixed messages, like faust's stream after a skip."""
 
-    def __init__(self, batches: list[list[SimpleNamespace]]) -> None:
-        self._batches = batches
-        self.asked: list[tuple[int, float]] = []
+    def __init__(self, messages: list[SimpleNamespace]) -> None:
+        self._messages = messages
 
-    async def take_events(self, size: int, within: float) -> AsyncIterator[list[Any]]:
-        self.asked.append((size, within))
-        for batch in self._batches:
-            yield [SimpleNamespace(message=m) for m in batch]
+    async def events(self) -> AsyncIterator[Any]:
+        for m in self._messages:
+            yield SimpleNamespace(message=m)
 
 
 def make_guard(gaps: FakeGaps) -> tuple[DeliveryGuard, FakeCommitted, FakeConsumer, Clock]:
@@ -192,19 +190,18 @@ async def assign(guard: DeliveryGuard, committed: FakeCommitted, offsets: Mappin
     await guard.on_assigned(None, set(offsets) | {TP("other.topic", 0)})
 
 
-def offsets(batch: Sequence[InputRecord]) -> list[tuple[int, int]]:
-    return [(r.partition, r.offset) for r in batch]
+async def offsets(records: AsyncIterator[InputRecord]) -> list[tuple[int, int]]:
+    return [(r.partition, r.offset) async for r in records]
 
 
 async def test_a_skipped_range_is_read_back_and_delivered_in_order() -> None:
     gaps = FakeGaps({P0: range(20)})
     guard, committed, _consumer, _clock = make_guard(gaps)
     await assign(guard, committed, {P0: 0})
-    stream = FakeStream([[message(P0, 0), message(P0, 1)], [message(P0, 5), message(P0, 6)]])
-    got = [offsets(batch) async for batch in guard.batches(stream, size=2, within=0.01)]
-    assert got == [[(0, 0), (0, 1)], [(0, 2), (0, 3), (0, 4), (0, 5), (0, 6)]]
+    stream = FakeStream([message(P0, 0), message(P0, 1), message(P0, 5), message(P0, 6)])
+    got = await offsets(guard.records(stream))
+    assert got == [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (0, 6)]
     assert gaps.reads == [(P0, 2, 5)]
-    assert stream.asked == [(2, 0.01)]
     assert guard.progress.expected[P0] == 7
 
 
@@ -212,15 +209,15 @@ async def test_the_first_event_after_assignment_is_checked_against_the_committed
     gaps = FakeGaps({P0: range(20)})
     guard, committed, _consumer, _clock = make_guard(gaps)
     await assign(guard, committed, {P0: 3})  # committed 3, but the stream starts at 6
-    got = [offsets(b) async for b in guard.batches(FakeStream([[message(P0, 6)]]))]
-    assert got == [[(0, 3), (0, 4), (0, 5), (0, 6)]]
+    got = await offsets(guard.records(FakeStream([message(P0, 6)])))
+    assert got == [(0, 3), (0, 4), (0, 5), (0, 6)]
 
 
 async def test_redeliveries_pass_through_and_do_not_move_the_ledger_back() -> None:
     guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(10)}))
     await assign(guard, committed, {P0: 0})
-    got = [offsets(b) async for b in guard.batches(FakeStream([[message(P0, 0), message(P0, 1), message(P0, 0)]]))]
-    assert got == [[(0, 0), (0, 1), (0, 0)]]
+    got = await offsets(guard.records(FakeStream([message(P0, 0), message(P0, 1), message(P0, 0)])))
+    assert got == [(0, 0), (0, 1), (0, 0)]
     assert guard.progress.expected[P0] == 2
 
 
@@ -228,7 +225,7 @@ async def test_the_audit_seeks_back_when_the_group_committed_past_the_ledger() -
     gaps = FakeGaps({P0: range(20)})
     guard, committed, consumer, _clock = make_guard(gaps)
     await assign(guard, committed, {P0: 0, P1: 0})
-    _ = [b async for b in guard.batches(FakeStream([[message(P0, 0), message(P1, 0)]]))]
+    await offsets(guard.records(FakeStream([message(P0, 0), message(P1, 0)])))
     committed.offsets[P0] = 8  # faust acknowledged and committed records the agent never saw
     assert await guard.audit_once() == [(P0, 1)]
     assert consumer.seeks == [(P0, 1)]
@@ -238,7 +235,7 @@ async def test_the_audit_advances_over_an_empty_range() -> None:
     gaps = FakeGaps({P0: [0]})  # 1..7 compacted away
     guard, committed, _consumer, _clock = make_guard(gaps)
     await assign(guard, committed, {P0: 0})
-    _ = [b async for b in guard.batches(FakeStream([[message(P0, 0)]]))]
+    await offsets(guard.records(FakeStream([message(P0, 0)])))
     committed.offsets[P0] = 8
     assert await guard.audit_once() == []
     assert guard.progress.expected[P0] == 8
@@ -247,7 +244,7 @@ async def test_the_audit_advances_over_an_empty_range() -> None:
 async def test_the_audit_refetches_input_an_idle_agent_never_received() -> None:
     guard, committed, consumer, clock = make_guard(FakeGaps({P0: range(10)}))
     await assign(guard, committed, {P0: 0})
-    _ = [b async for b in guard.batches(FakeStream([[message(P0, 0)]]))]
+    await offsets(guard.records(FakeStream([message(P0, 0)])))
     consumer.highwaters[P0] = 6  # records 1..5 are on the broker but never reached the agent
     assert await guard.audit_once() == []  # not idle long enough yet
     clock.now += 6
@@ -267,8 +264,8 @@ async def test_assignment_with_an_unreachable_broker_tracks_from_the_next_event(
     committed.fail = True
     await guard.on_assigned(None, {P0})
     assert guard.progress.assigned == {P0}
-    got = [offsets(b) async for b in guard.batches(FakeStream([[message(P0, 4)]]))]
-    assert got == [[(0, 4)]]
+    got = await offsets(guard.records(FakeStream([message(P0, 4)])))
+    assert got == [(0, 4)]
 
 
 async def test_revoked_partitions_leave_the_audit() -> None:

@@ -121,7 +121,8 @@ async def test_malformed_messages_go_to_the_dlq_and_the_stream_goes_on(newsmon_e
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     try:
         await replay(env, str(SEEDS / "003_8d88ea093f0214ff.txt"))  # creates the topics, one valid article
-        huge = encode({"title": "Huge", "body": "Greenland " * 500_000, "source": "test"})  # 5 MB body
+        # 3 MB: over the decoder's 2 MiB value limit, under the 4 MiB Kafka message limit.
+        huge = encode({"title": "Huge", "body": "Greenland " * 300_000, "source": "test"})
         valid = {"title": "Greenland after the bad ones", "body": "Trump repeats his demand to buy Greenland."}
         bad: list[tuple[bytes, bytes]] = [
             (b"garbage", bytes(range(256)) * 4),
@@ -153,12 +154,18 @@ async def test_malformed_messages_go_to_the_dlq_and_the_stream_goes_on(newsmon_e
         assert letter["stage"] == "decode"
         assert letter["topic"] == env.topic("news.articles.raw")
         assert letter["offset"] >= 0
-        assert base64.b64decode(letter["value_b64"]) == value
+        kept = base64.b64decode(letter["value_b64"])
+        assert letter["value_size"] == len(value)
+        # Whole up to the raw-article limit; a larger value's dead letter keeps its first 2 MiB.
+        assert kept == value[: len(kept)]
+        assert letter["value_truncated"] is (len(kept) < len(value))
         assert letter["reason"]
     assert "not UTF-8" in by_key[b"garbage"]["reason"]
     assert "not JSON" in by_key[b"invalid-json"]["reason"]
     assert "missing field 'title'" in by_key[b"missing-fields"]["reason"]
     assert "limit" in by_key[b"huge"]["reason"]
+    assert by_key[b"huge"]["value_truncated"] is True
+    assert by_key[b"garbage"]["value_truncated"] is False
     processed = [v for v in values(tagged) if v["title"] == valid["title"]]
     assert processed
     assert "greenland" in [t["theme"] for t in processed[0]["themes"]]
