@@ -297,4 +297,17 @@ def test_bench_e2e_smoke(kafka_bootstrap: str, tmp_path: Path) -> None:
     for name in ("e2e.vs_naive", "e2e.vs_passthrough", "e2e.latency_p99_ms"):
         assert results[name]["baseline"] is not None
         assert results[name]["met"] in (True, False)
+    # Scale-out: two worker processes and two pass-through apps drained the same articles.
+    for name in (
+        "e2e.throughput_1proc",
+        "e2e.throughput_2proc",
+        "e2e.scaling_2proc",
+        "e2e.passthrough_throughput_2proc",
+    ):
+        assert results[name]["value"] > 0, results[name]
+        assert results[name]["baseline"] > 0, results[name]
+    assert results["e2e.throughput"]["detail"]["processes"] in (1, 2)
+    assert (
+        results["e2e.throughput_2proc"]["detail"]["articles"] == results["e2e.throughput_1proc"]["detail"]["articles"]
+    )
     assert "e2e.throughput" in proc.stdout
