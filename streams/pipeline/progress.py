@@ -5,7 +5,7 @@ or recovery suspends the flow, and it can leave a fetched batch undelivered; eit
 an article would be lost.  The worker therefore keeps its own ledger: for each input
 partition, the next offset it expects to process.  An event beyond it, or a committed
 offset beyond it, reveals a gap, which the worker then reads and processes itself
-(see ``streams.pipeline.wiring``).  Offsets only advance contiguously.
+(see ``streams.pipeline.delivery``).  Offsets only advance contiguously.
 """
 
 from __future__ import annotations
