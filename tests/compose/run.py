@@ -17,7 +17,7 @@ Steps, each timed and printed:
    service without a profile); waits on the healthchecks and on replay's exit status.
 5. reads every alert in news.alerts through the broker's host-mapped port with aiokafka.
 6. the restart check, twice: (a) stop the worker, replay the seeds again while it is down, start it;
-   (b) replay the seeds again and SIGKILL the worker while it processes them, start it. After each,
+   (b) replay the seeds again and SIGKILL the worker right after, start it. After each,
    wait until it has consumed everything: every alert id must still be there and no new one may
    appear (the same alert id delivered twice is allowed and counted).
 7. `--scale worker=2`: two workers in one consumer group, each owning some of the raw topic's
@@ -575,7 +575,7 @@ def main() -> int:
         with step("restart check", timings):
             print("restart check:")
             before, ids_before, consumed = first, ids_first, articles
-            for how in ("stop, replay while stopped, start", "replay, SIGKILL while processing, start"):
+            for how in ("stop, replay while stopped, start", "replay, SIGKILL right after, start"):
                 if how.startswith("stop"):
                     stack("stop", "worker")
                     stack("run", "--rm", "replay", capture=True)  # the same seeds again, while no worker runs
