@@ -24,7 +24,7 @@ from agents.records import InvalidRecord, decode_json, encode
 from agents.text import for_terminal
 from agents.themes import Tagger, Theme, ThemeFileError, theme_from_record, theme_to_record
 from agents.themes.parse import check_theme_set, pattern_bytes
-from streams.kafka.consumers import read_to_end, standalone_consumer, topic_partitions
+from streams.kafka.consumers import TopicReader, read_to_end, standalone_consumer, topic_partitions
 from streams.kafka.producer import make_producer
 
 log = logging.getLogger("newsmon.themes")
@@ -119,53 +119,39 @@ class LiveThemes:
         stop: asyncio.Event | None = None,
     ) -> None:
         """Read ``topic`` from the beginning, then keep applying changes until cancelled."""
-        consumer = standalone_consumer(bootstrap)
-        await consumer.start()
-        try:
-            tps = await topic_partitions(bootstrap, [topic])
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            caught_up = all(end[tp] == 0 for tp in tps)
-            changed = False
-            while stop is None or not stop.is_set():
-                batch = await consumer.getmany(*tps, timeout_ms=POLL_MS)
-                for records in batch.values():
-                    for record in records:
-                        reason = apply_theme_record(self.themes, record.key, record.value, self.sizes)
-                        if reason is None:
-                            changed = True
-                            continue
-                        log.warning(
-                            "%s",
-                            for_terminal(
-                                f"refused theme record {topic}[{record.partition}]@{record.offset}: {reason}"
-                                " (the previous version of the theme stays active)",
-                                1000,
-                            ),
+        changed = False
+        async with TopicReader(bootstrap, [topic], poll_ms=POLL_MS) as reader:
+            async for batch in reader.batches(follow=True, stop=stop):
+                for record in batch:
+                    reason = apply_theme_record(self.themes, record.key, record.value, self.sizes)
+                    if reason is None:
+                        changed = True
+                        continue
+                    log.warning(
+                        "%s",
+                        for_terminal(
+                            f"refused theme record {topic}[{record.partition}]@{record.offset}: {reason}"
+                            " (the previous version of the theme stays active)",
+                            1000,
+                        ),
+                    )
+                    if dlq is not None:
+                        letter = dead_letter(
+                            stage=STAGE_THEMES,
+                            reason=reason,
+                            topic=topic,
+                            partition=record.partition,
+                            offset=record.offset,
+                            key=record.key,
+                            value=record.value,
+                            failed_at=now(),
                         )
-                        if dlq is not None:
-                            letter = dead_letter(
-                                stage=STAGE_THEMES,
-                                reason=reason,
-                                topic=topic,
-                                partition=record.partition,
-                                offset=record.offset,
-                                key=record.key,
-                                value=record.value,
-                                failed_at=now(),
-                            )
-                            await dlq.send(key=record.key, value=encode(letter))
-                if not caught_up:
-                    positions = {tp: await consumer.position(tp) for tp in tps}
-                    caught_up = all(positions[tp] >= end[tp] for tp in tps)
-                if caught_up and (changed or not self.ready.is_set()):
+                        await dlq.send(key=record.key, value=encode(letter))
+                if reader.caught_up and (changed or not self.ready.is_set()):
                     changed = False
                     if await self.rebuild_async():
                         log.info("themes active: %d (%s)", len(self.themes), ", ".join(sorted(self.themes)))
                     self.ready.set()
-        finally:
-            await consumer.stop()
 
 
 async def read_themes(bootstrap: str, topic: str, timeout: float = 30.0) -> tuple[dict[str, Theme], list[str]]:
