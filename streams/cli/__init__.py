@@ -125,5 +125,9 @@ def _register() -> None:
 
     main.add_command(feeds.feeds)
 
+    from streams.cli import deliver
+
+    main.add_command(deliver.deliver)
+
 
 _register()

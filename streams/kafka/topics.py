@@ -10,6 +10,7 @@ from streams.settings import Settings
 RAW = "news.articles.raw"
 TAGGED = "news.articles.tagged"
 ALERTS = "news.alerts"
+ALERTS_UNDELIVERED = "news.alerts.undelivered"
 DLQ = "news.dlq"
 THEMES = "news.themes"
 FEEDS_STATUS = "news.feeds.status"
@@ -32,6 +33,13 @@ SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(RAW, 6, {**_LARGE, "retention.ms": str(7 * 24 * 3600 * 1000)}, "raw articles, key: article id"),
     TopicSpec(TAGGED, 6, {"retention.ms": str(7 * 24 * 3600 * 1000)}, "articles with language and themes"),
     TopicSpec(ALERTS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}, "CloudEvents alerts, key: theme id"),
+    # Webhook sinks (streams/sinks/webhook.py): alerts given up on, with the reason and attempts.
+    TopicSpec(
+        ALERTS_UNDELIVERED,
+        1,
+        {**_LARGE, "retention.ms": str(30 * 24 * 3600 * 1000)},
+        "alerts a webhook sink gave up on, key: alert id",
+    ),
     TopicSpec(DLQ, 1, {**_LARGE, "retention.ms": str(30 * 24 * 3600 * 1000)}, "rejected messages with reasons"),
     TopicSpec(THEMES, 1, {"cleanup.policy": "compact"}, "theme definitions, key: theme id (compacted)"),
     # Feeds (streams/sources/feeds, docs/feeds.md): poll outcomes, conditional-GET state, published entry keys.

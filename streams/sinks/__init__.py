@@ -1,1 +1,1 @@
-"""Consumers of newsmon's outputs: the alert subscriber.  They never import the pipeline."""
+"""Consumers of newsmon's outputs: the alert subscriber and the webhook deliverer.  They never import the pipeline."""

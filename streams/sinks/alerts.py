@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
+from agents.delivery import AlertFilter
 from agents.records import InvalidRecord, decode_json
 from streams.kafka.consumers import TopicReader
 
@@ -21,6 +22,9 @@ class SeenIds:
         self.capacity = capacity
         self._ids: OrderedDict[str, None] = OrderedDict()
 
+    def __contains__(self, alert_id: object) -> bool:
+        return alert_id in self._ids
+
     def add(self, alert_id: str) -> bool:
         """True when ``alert_id`` is new."""
         if alert_id in self._ids:
@@ -32,10 +36,9 @@ class SeenIds:
         return True
 
 
-def wanted(event: Any, themes: Collection[str]) -> bool:
-    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
-        return False
-    return not themes or event["data"].get("theme") in themes
+def wanted(event: Any, themes: Collection[str] = (), kinds: Collection[str] = ()) -> bool:
+    """True for an alert of one of ``themes`` and one of ``kinds`` (an empty collection allows all)."""
+    return AlertFilter.of(themes, kinds).matches(event)
 
 
 async def subscribe(
@@ -43,12 +46,17 @@ async def subscribe(
     topic: str,
     *,
     themes: Collection[str] = (),
+    kinds: Collection[str] = (),
     from_beginning: bool,
     follow: bool,
     stop: asyncio.Event | None = None,
 ) -> AsyncIterator[tuple[dict[str, Any], bytes]]:
-    """Yield (event, raw bytes) for each new alert; without ``follow`` stop once caught up."""
+    """Yield (event, raw bytes) for each new alert of ``themes`` and ``kinds``.
+
+    Without ``follow`` it stops once caught up; an alert id already yielded is not yielded again.
+    """
     seen = SeenIds()
+    wanted_alerts = AlertFilter.of(themes, kinds)
     async with TopicReader(bootstrap, [topic], from_beginning=from_beginning) as reader:
         async for batch in reader.batches(follow=follow, stop=stop):
             for record in batch:
@@ -57,7 +65,7 @@ async def subscribe(
                 except InvalidRecord as exc:
                     log.warning("skipping undecodable alert at offset %s: %s", record.offset, exc)
                     continue
-                if not wanted(event, themes):
+                if not wanted_alerts.matches(event):
                     continue
                 assert isinstance(event, dict)
                 if seen.add(str(event.get("id"))):
