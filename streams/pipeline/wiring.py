@@ -26,6 +26,7 @@ from agents.text import for_terminal
 from streams.kafka.topics import ALERTS, DLQ, RAW, TAGGED, THEMES, topic_name
 from streams.pipeline.app import NewsmonApp
 from streams.pipeline.delivery import DeliveryGuard, InputRecord, bootstrap_of, processing
+from streams.pipeline.metrics import METRICS
 from streams.pipeline.themes_live import LiveThemes
 from streams.settings import Settings
 
@@ -66,7 +67,7 @@ def wire(
         """The article agent: gap-free input from the delivery guard, each record through ``ArticleSteps``."""
         await pipeline.themes.ready.wait()
         async for record in guard.records(stream):
-            with processing(record):
+            with processing(record), METRICS.timed():
                 result = await steps.handle(record)
             yield result
 
@@ -105,6 +106,7 @@ class ArticleSteps:
 
     async def handle(self, msg: InputRecord) -> dict[str, Any]:
         """Process one raw message: outputs or a dead letter, never nothing."""
+        METRICS.articles_in.labels(msg.topic).inc()
         try:
             article = decode_raw_article(msg.value)
         except InvalidRecord as exc:
@@ -135,10 +137,12 @@ class ArticleSteps:
             worker=self.worker_name,
         )
         log.warning("dead-lettered %s[%s]@%s at %s: %s", msg.topic, msg.partition, msg.offset, stage, reason)
+        METRICS.dead_letters.labels(stage).inc()
         await self.pipeline.dlq.send(key=msg.key, value=encode(record))
         return {"dlq": stage, "reason": reason}
 
     async def send_tagged(self, record: dict[str, Any]) -> None:
+        METRICS.articles_out.labels(self.pipeline.tagged.get_topic_name()).inc()
         await self.pipeline.tagged.send(key=record["id"].encode(), value=encode(record))
 
     async def send_alerts(self, record: dict[str, Any], origin: str) -> list[str]:
@@ -151,6 +155,7 @@ class ArticleSteps:
         for theme in new_alert_themes(matches, article_id, already):
             alert = alert_event(record, matches[theme], detected_at=self.now())
             alerted[dedup_key(theme, article_id)] = f"{alert['id']} {origin}"
+            METRICS.alerts.labels(alert["data"]["kind"], theme).inc()
             await self.pipeline.alerts.send(key=theme.encode(), value=encode(alert))
             if log.isEnabledFor(logging.INFO):  # one INFO line per alert; no title clean-up when not logged
                 log.info(

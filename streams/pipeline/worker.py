@@ -13,6 +13,7 @@ from agents.warmup import warm_up
 from streams.kafka.admin import ensure_topics
 from streams.kafka.consumers import topic_partitions
 from streams.kafka.topics import RAW, THEMES, specs, topic_name
+from streams.pipeline import metrics
 from streams.pipeline.app import DEFAULT_APP_ID, NewsmonApp, create_app
 from streams.pipeline.themes_live import LiveThemes, seed_if_empty
 from streams.pipeline.wiring import Pipeline, wire
@@ -38,7 +39,10 @@ def build(
     slot: int = 0,
 ) -> Pipeline:
     app: NewsmonApp = create_app(settings, bootstrap, app_id=app_id, web_enabled=web, partitions=partitions, slot=slot)
-    return wire(app, settings, LiveThemes())
+    pipeline = wire(app, settings, LiveThemes())
+    if web:  # /metrics and /health on Faust's web server (docs/dashboard.md)
+        metrics.install(app, raw_topic=topic_name(settings, RAW), themes_ready=pipeline.themes.ready)
+    return pipeline
 
 
 def run(settings: Settings, bootstrap: str, *, app_id: str = DEFAULT_APP_ID, web: bool = True, slot: int = 0) -> None:
