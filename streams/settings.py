@@ -154,6 +154,20 @@ class Settings(BaseSettings):
         validation_alias=_env("NEWSMON_WEB_BIND"),
         description="Address the worker's web server binds to; loopback unless set explicitly.",
     )
+    feeds_web_port: int = Field(
+        default=6067,
+        ge=1,
+        le=65535,
+        validation_alias=_env("NEWSMON_FEEDS_WEB_PORT"),
+        description="Port of `newsmon feeds run`'s /metrics and /health server (bound to NEWSMON_WEB_BIND).",
+    )
+    dashboard_port: int = Field(
+        default=6068,
+        ge=1,
+        le=65535,
+        validation_alias=_env("NEWSMON_DASHBOARD_PORT"),
+        description="Port of `newsmon dashboard` (bound to NEWSMON_WEB_BIND).",
+    )
     # --- feeds poller (streams/sources/feeds, docs/feeds.md)
     feeds_file: Path = Field(
         default=REPO_ROOT / "feeds" / "feeds.toml",

@@ -74,6 +74,8 @@ READS: dict[str, tuple[str, object]] = {
     "NEWSMON_LOG_LEVEL": ("debug", "DEBUG"),
     "NEWSMON_WEB_PORT": ("8066", 8066),
     "NEWSMON_WEB_BIND": ("0.0.0.0", "0.0.0.0"),
+    "NEWSMON_FEEDS_WEB_PORT": ("8067", 8067),
+    "NEWSMON_DASHBOARD_PORT": ("8068", 8068),
     "NEWSMON_FEEDS_FILE": ("/etc/newsmon/feeds.toml", Path("/etc/newsmon/feeds.toml")),
     "NEWSMON_FEEDS_CONTACT": ("ops@example.org", "ops@example.org"),
     "NEWSMON_FEEDS_CONNECT_TIMEOUT": ("3.5", 3.5),
@@ -250,6 +252,8 @@ PROPERTIES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[str] | Non
         _WORD.filter(lambda s: s.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}),
     ),
     "NEWSMON_WEB_PORT": (_ints(1, 65535), st.one_of(_WORD, _ints(-1000, 0), _ints(65536))),
+    "NEWSMON_FEEDS_WEB_PORT": (_ints(1, 65535), st.one_of(_WORD, _ints(-1000, 0), _ints(65536))),
+    "NEWSMON_DASHBOARD_PORT": (_ints(1, 65535), st.one_of(_WORD, _ints(-1000, 0), _ints(65536))),
     "NEWSMON_WEB_BIND": (
         st.one_of(st.ip_addresses().map(str), _HOSTNAME),
         st.one_of(st.just(""), st.tuples(_HOSTNAME, st.sampled_from(" /@\t")).map(lambda t: t[0] + t[1])),

@@ -28,6 +28,7 @@ from streams.kafka.topics import FEEDS_STATUS, specs, topic_name
 from streams.settings import Settings, get_settings
 from streams.sources.feeds.poller import PollResult, PollSummary
 from streams.sources.feeds.service import FeedTopics, fetch_limits, poll_feeds
+from streams.web import BindError
 
 EXIT_KAFKA = 1  # no broker or a Kafka error
 EXIT_INPUT = 2  # a bad feeds file, OPML file or option
@@ -156,7 +157,13 @@ def poll(once: bool, feeds_file: Path | None, bootstrap_servers: str | None, qui
 @feeds.command()
 @_FEEDS_OPTION
 @_BOOTSTRAP_OPTION
-def run(feeds_file: Path | None, bootstrap_servers: str | None) -> None:
+@click.option(
+    "--web/--no-web",
+    default=True,
+    show_default=True,
+    help="Serve /metrics (Prometheus) and /health on NEWSMON_WEB_BIND:NEWSMON_FEEDS_WEB_PORT.",
+)
+def run(feeds_file: Path | None, bootstrap_servers: str | None, web: bool) -> None:
     """Poll the feeds continuously, each on its own schedule, until Ctrl-C or SIGTERM.
 
     Each feed is polled every `interval` seconds (default 900), never more
@@ -171,6 +178,10 @@ def run(feeds_file: Path | None, bootstrap_servers: str | None) -> None:
 
     The first Ctrl-C (or SIGTERM) stops cleanly: no new poll starts and the
     ones in flight get a few seconds to finish and publish.
+
+    With --web (the default) it serves /metrics and /health on
+    NEWSMON_WEB_BIND:NEWSMON_FEEDS_WEB_PORT (127.0.0.1:6067); /health answers 200
+    once the state is loaded (docs/dashboard.md). A taken port is an error (exit 2).
     """
     settings = get_settings()
     path, specs_ = _specs(settings, feeds_file)
@@ -188,6 +199,7 @@ def run(feeds_file: Path | None, bootstrap_servers: str | None) -> None:
                 create=specs(settings),
                 replication_factor=settings.replication_factor,
                 stop=stop,
+                web=(settings.worker_web_bind, settings.feeds_web_port) if web else None,
             )
 
     try:
@@ -196,6 +208,8 @@ def run(feeds_file: Path | None, bootstrap_servers: str | None) -> None:
         sys.exit(EXIT_INTERRUPTED)
     except KafkaError as exc:
         _kafka_failure(exc, bootstrap)
+    except BindError as exc:
+        fail(f"/metrics server: {exc.strerror} (NEWSMON_FEEDS_WEB_PORT; --no-web to skip)")
     click.echo("newsmon: stopped", err=True)
 
 

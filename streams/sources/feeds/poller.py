@@ -42,6 +42,7 @@ from agents.feeds.schedule import feed_min_interval, next_delay, parse_retry_aft
 from agents.feeds.status import is_stale, poll_status, stale_event
 from agents.records import RawArticle, encode
 from streams.sources.feeds.http import PAGE_ACCEPT, Fetcher, FetchResult
+from streams.sources.feeds.metrics import METRICS
 from streams.sources.feeds.state import SEEN_REFRESH, FeedState, FeedStore, new_state
 
 log = logging.getLogger(__name__)
@@ -375,6 +376,7 @@ class Poller:
             next_poll=next_poll,
             bozo=bozo,
         )
+        METRICS.record(outcome, seen=seen, published=published, duration=duration)
         refresh = sorted(self._refresh)
         self._refresh.clear()
         if refresh:
