@@ -7,6 +7,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 ALERT_KIND_THEME_MATCH = "theme_match"
+ALERT_KIND_NEW_STORY = "new_story"
+ALERT_KIND_STORY_ESCALATION = "story_escalation"
+ALERT_KINDS = (ALERT_KIND_THEME_MATCH, ALERT_KIND_NEW_STORY, ALERT_KIND_STORY_ESCALATION)
 EVENT_TYPE = "io.newsmon.alert.theme_match.v1"
 EVENT_SOURCE = "urn:newsmon:worker"
 SPEC_VERSION = "1.0"
@@ -16,6 +19,17 @@ def alert_id(theme: str, article_id: str, kind: str = ALERT_KIND_THEME_MATCH) ->
     """Same theme, same article, same kind -> same id, in every run and on every worker."""
     digest = hashlib.sha256(f"{kind}\x1f{theme}\x1f{article_id}".encode()).hexdigest()
     return "al-" + digest[:24]
+
+
+def event_type(kind: str) -> str:
+    """The CloudEvents type of an alert kind: ``io.newsmon.alert.<kind>.v1``."""
+    return f"io.newsmon.alert.{kind}.v1"
+
+
+def story_alert_id(kind: str, theme: str, story_id: str, reason: str = "") -> str:
+    """new_story: one id per (theme, story); story_escalation: one per (theme, story, reason)."""
+    subject = f"{story_id}/{reason}" if reason else story_id
+    return alert_id(theme, subject, kind)
 
 
 def dedup_key(theme: str, article_id: str) -> str:
@@ -58,6 +72,56 @@ def alert_event(tagged: Mapping[str, Any], match: Mapping[str, Any], *, detected
         "type": EVENT_TYPE,
         "time": detected_at,
         "subject": f"{theme}/{tagged['id']}",
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def story_alert_event(
+    tagged: Mapping[str, Any],
+    *,
+    kind: str,
+    theme: str,
+    theme_name: str,
+    story: Mapping[str, Any],
+    reason: str = "",
+    detected_at: str,
+) -> dict[str, Any]:
+    """A CloudEvents 1.0 JSON event for a story alert (``new_story`` or ``story_escalation``).
+
+    ``tagged`` is the article that caused it (the story's first article matching the theme,
+    or the one that escalated it); ``story`` holds the story's ``story_id``, ``articles``,
+    ``sources`` and ``langs`` counts and lists as they are after this article.
+    """
+    story_id = str(story["story_id"])
+    aid = story_alert_id(kind, theme, story_id, reason)
+    match: Mapping[str, Any] = next((m for m in tagged.get("themes", []) if m.get("theme") == theme), {})
+    data: dict[str, Any] = {
+        "alert_id": aid,
+        "kind": kind,
+        "theme": theme,
+        "theme_name": theme_name,
+        "story_id": story_id,
+        "story": dict(story),
+        "article_id": tagged["id"],
+        "title": tagged["title"],
+        "url": tagged.get("url"),
+        "source": tagged.get("source", ""),
+        "lang": tagged.get("lang", "und"),
+        "score": match.get("score", 0.0),
+        "evidence": list(match.get("evidence", [])),
+        "published_at": tagged.get("published_at"),
+        "detected_at": detected_at,
+    }
+    if reason:
+        data["reason"] = reason
+    return {
+        "specversion": SPEC_VERSION,
+        "id": aid,
+        "source": EVENT_SOURCE,
+        "type": event_type(kind),
+        "time": detected_at,
+        "subject": f"{theme}/{story_id}",
         "datacontenttype": "application/json",
         "data": data,
     }

@@ -132,6 +132,23 @@ class Settings(BaseSettings):
             "worker processes that can share the work (an existing topic keeps its count)."
         ),
     )
+    story_window_hours: int = Field(
+        default=48,
+        ge=1,
+        le=8760,
+        validation_alias=_env("NEWSMON_STORY_WINDOW_HOURS"),
+        description=(
+            "Hours a story stays open without a new article; then the worker forgets it and a later copy "
+            "opens a new story."
+        ),
+    )
+    story_sources_threshold: int = Field(
+        default=3,
+        ge=2,
+        le=1000,
+        validation_alias=_env("NEWSMON_STORY_SOURCES_THRESHOLD"),
+        description="Distinct sources at which a story that has alerted raises one story_escalation alert.",
+    )
     themes_file: Path = Field(
         default=REPO_ROOT / "themes" / "themes.toml",
         validation_alias=_env("NEWSMON_THEMES_FILE"),

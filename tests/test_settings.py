@@ -67,6 +67,8 @@ READS: dict[str, tuple[str, object]] = {
     "NEWSMON_BROKER_HEAP": ("1g", "1g"),
     "NEWSMON_REPLICATION_FACTOR": ("3", 3),
     "NEWSMON_RAW_PARTITIONS": ("12", 12),
+    "NEWSMON_STORY_WINDOW_HOURS": ("72", 72),
+    "NEWSMON_STORY_SOURCES_THRESHOLD": ("5", 5),
     "NEWSMON_BROKER_START_TIMEOUT": ("12.5", 12.5),
     "NEWSMON_KAFKA_CONNECT_TIMEOUT": ("2.5", 2.5),
     "JAVA_HOME": ("/opt/jdk-21", Path("/opt/jdk-21")),
@@ -244,6 +246,8 @@ PROPERTIES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[str] | Non
     "JAVA_HOME": (_ENV_TEXT, None),
     "NEWSMON_REPLICATION_FACTOR": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0))),
     "NEWSMON_RAW_PARTITIONS": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0), _ints(1001, 100000))),
+    "NEWSMON_STORY_WINDOW_HOURS": (_ints(1, 8760), st.one_of(_WORD, _ints(-1000, 0), _ints(8761, 100000))),
+    "NEWSMON_STORY_SOURCES_THRESHOLD": (_ints(2, 1000), st.one_of(_WORD, _ints(-1000, 1), _ints(1001, 100000))),
     "NEWSMON_THEMES_FILE": _PATHS,
     "NEWSMON_LOG_LEVEL": (
         st.tuples(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]), st.randoms()).map(

@@ -19,6 +19,10 @@ LANGUAGES = frozenset(
     )
 )
 SENTENCE = "sentence"
+# How a theme alerts (the theme file's `alert` key): once per story, or once per article.
+ALERT_NEW_STORY = "new_story"
+ALERT_PER_ARTICLE = "per_article"
+ALERT_MODES = (ALERT_NEW_STORY, ALERT_PER_ARTICLE)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Theme:
     threshold: float = 1.0
     exclude: tuple[str, ...] = ()
     examples: Examples = field(default_factory=Examples)
+    alert: str = ALERT_NEW_STORY
 
     def term_set(self, name: str) -> TermSet:
         for term_set in self.terms:

@@ -17,7 +17,8 @@ from typing import Any
 from agents.records import MAX_VALUE_BYTES, encode
 from agents.text import escape_controls, has_control
 from agents.textfold import fold_term, is_word_char
-from agents.themes.model import LANGUAGES, SENTENCE, Examples, Rule, TermSet, Theme
+from agents.themes.model import ALERT_MODES, ALERT_NEW_STORY, LANGUAGES, SENTENCE, Examples, Rule, TermSet, Theme
+from agents.tomllines import table_blocks
 
 __all__ = [
     "LIMITS",
@@ -64,7 +65,7 @@ LIMITS = {
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 _SET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-_THEME_KEYS = frozenset({"id", "name", "description", "threshold", "exclude", "terms", "rules", "examples"})
+_THEME_KEYS = frozenset({"id", "name", "description", "threshold", "exclude", "alert", "terms", "rules", "examples"})
 _RULE_KEYS = frozenset({"id", "all", "any", "near", "not", "weight", "count"})
 _EXAMPLE_KEYS = frozenset({"positive", "negative"})
 
@@ -291,6 +292,10 @@ def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
     if not _is_number(threshold) or threshold <= 0:
         problems.append(_Problem(f"'threshold' must be a positive number, not {threshold!r}", "threshold"))
         threshold = 1.0
+    alert = raw.get("alert", ALERT_NEW_STORY)
+    if alert not in ALERT_MODES:
+        problems.append(_Problem(f"'alert' must be one of {', '.join(map(repr, ALERT_MODES))}, not {alert!r}", "alert"))
+        alert = ALERT_NEW_STORY
     terms = _build_terms(raw.get("terms"), problems)
     set_names = {t.name for t in terms}
     rules_raw = raw.get("rules")
@@ -333,6 +338,7 @@ def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
         threshold=float(threshold),
         exclude=exclude,
         examples=examples,
+        alert=str(alert),
     )
     size = len(encode(theme_to_record(theme)))
     if size > MAX_RECORD_BYTES:
@@ -344,14 +350,12 @@ def _build_theme(raw: object, problems: list[_Problem]) -> Theme | None:
 # --------------------------------------------------------------------------- files
 
 
-_HEADER = re.compile(r"^\s*\[\[\s*theme\s*\]\]\s*(?:#.*)?$")
 _ID_LINE = re.compile(r"^\s*id\s*=")
 
 
 def _theme_blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
     """(first, end) line indexes of each ``[[theme]]`` block, in file order."""
-    heads = [i for i, line in enumerate(lines) if _HEADER.match(line)]
-    return [(h, heads[k + 1] if k + 1 < len(heads) else len(lines)) for k, h in enumerate(heads)]
+    return table_blocks(lines, "theme")
 
 
 def _locate(lines: Sequence[str], block: tuple[int, int] | None, needle: str | None) -> int | None:
@@ -477,6 +481,8 @@ def theme_to_record(theme: Theme) -> dict[str, Any]:
             for rule in theme.rules
         ],
         "examples": {"positive": list(theme.examples.positive), "negative": list(theme.examples.negative)},
+        # only when not the default, so records of default themes stay readable by older workers
+        **({"alert": theme.alert} if theme.alert != ALERT_NEW_STORY else {}),
     }
 
 

@@ -9,6 +9,9 @@ from streams.settings import Settings
 
 RAW = "news.articles.raw"
 TAGGED = "news.articles.tagged"
+# Internal: enriched articles on their way to the stories agent.  One partition: the story
+# index must see every article (docs/architecture.md, "Stories").
+ENRICHED = "news.articles.enriched"
 ALERTS = "news.alerts"
 ALERTS_UNDELIVERED = "news.alerts.undelivered"
 DLQ = "news.dlq"
@@ -32,6 +35,12 @@ class TopicSpec:
 SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(RAW, 6, {**_LARGE, "retention.ms": str(7 * 24 * 3600 * 1000)}, "raw articles, key: article id"),
     TopicSpec(TAGGED, 6, {"retention.ms": str(7 * 24 * 3600 * 1000)}, "articles with language and themes"),
+    TopicSpec(
+        ENRICHED,
+        1,
+        {**_LARGE, "retention.ms": str(7 * 24 * 3600 * 1000)},
+        "enriched articles for the stories agent (internal, one partition)",
+    ),
     TopicSpec(ALERTS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}, "CloudEvents alerts, key: theme id"),
     # Webhook sinks (streams/sinks/webhook.py): alerts given up on, with the reason and attempts.
     TopicSpec(

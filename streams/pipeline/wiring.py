@@ -23,10 +23,12 @@ from agents.dlq import STAGE_DECODE, STAGE_PROCESS, dead_letter
 from agents.enrich import enrich
 from agents.records import InvalidRecord, decode_raw_article, encode
 from agents.text import for_terminal
-from streams.kafka.topics import ALERTS, DLQ, RAW, TAGGED, THEMES, topic_name
+from agents.themes.model import ALERT_PER_ARTICLE
+from streams.kafka.topics import ALERTS, DLQ, ENRICHED, RAW, TAGGED, THEMES, topic_name
 from streams.pipeline.app import NewsmonApp
 from streams.pipeline.delivery import DeliveryGuard, InputRecord, bootstrap_of, processing
 from streams.pipeline.metrics import METRICS
+from streams.pipeline.stories import StorySteps
 from streams.pipeline.themes_live import LiveThemes
 from streams.settings import Settings
 
@@ -39,7 +41,7 @@ def utc_now() -> str:
 
 @dataclass
 class Pipeline:
-    """What ``wire`` registered on the app: its topics, the live themes and the ``alerted`` table."""
+    """What ``wire`` registered on the app: its topics, the live themes, the ``alerted`` and ``stories`` tables."""
 
     app: NewsmonApp
     raw: faust.TopicT
@@ -48,6 +50,8 @@ class Pipeline:
     dlq: faust.TopicT
     themes: LiveThemes
     alerted: Any
+    enriched: faust.TopicT
+    stories: Any
 
 
 def wire(
@@ -72,6 +76,28 @@ def wire(
             yield result
 
     app.agent(pipeline.raw, name="process_articles")(process_articles)
+    story_steps = StorySteps(
+        table=pipeline.stories,
+        themes=pipeline.themes,
+        alerts=pipeline.alerts,
+        send_tagged=steps.send_tagged,
+        dead_letter=steps.dead_letter,
+        window_hours=settings.story_window_hours,
+        sources_threshold=settings.story_sources_threshold,
+        now=now,
+    )
+    story_guard = DeliveryGuard(app, pipeline.enriched)
+    story_guard.install()
+
+    async def assign_stories(stream: faust.StreamT[bytes]) -> AsyncIterator[dict[str, Any]]:
+        """The stories agent: every enriched article (one partition, gap-free) through ``StorySteps``."""
+        await pipeline.themes.ready.wait()
+        async for record in story_guard.records(stream):
+            with processing(record):
+                result = await story_steps.handle(record)
+            yield result
+
+    app.agent(pipeline.enriched, name="assign_stories")(assign_stories)
     app.task(ThemeWatcher(pipeline, settings, now=now).run)
     return pipeline
 
@@ -81,6 +107,9 @@ def declare(app: NewsmonApp, settings: Settings, themes: LiveThemes, *, partitio
     # "Already alerted" state: key "theme|article_id", value "alert_id origin".  Backed by its
     # changelog topic, so a restarted worker remembers what it has alerted.
     alerted = app.Table("alerted", default=None, partitions=partitions, key_type=str, value_type=str)
+    # The story index (streams/pipeline/stories.py): one partition, like its input topic, so
+    # every article is compared with every live story.
+    stories = app.Table("stories", default=None, partitions=1, key_type=str, value_type=str)
     return Pipeline(
         app=app,
         raw=app.topic(topic_name(settings, RAW), partitions=partitions),
@@ -89,11 +118,13 @@ def declare(app: NewsmonApp, settings: Settings, themes: LiveThemes, *, partitio
         dlq=app.topic(topic_name(settings, DLQ)),
         themes=themes,
         alerted=alerted,
+        enriched=app.topic(topic_name(settings, ENRICHED), partitions=1),
+        stories=stories,
     )
 
 
 class ArticleSteps:
-    """One raw message through the pipeline: decode, enrich, send the tagged record, send new alerts.
+    """One raw message through the pipeline: decode, enrich, send it on to the stories agent, send per-article alerts.
 
     ``handle`` runs the steps in order; a failing step sends a dead letter instead of
     outputs, so every message ends with outputs or a dead letter, never with nothing.
@@ -115,7 +146,7 @@ class ArticleSteps:
             record = enrich(article, self.pipeline.themes.tagger, processed_at=self.now())
         except Exception as exc:  # a bug or hostile input must not stop the stream
             return await self.dead_letter(msg, STAGE_PROCESS, f"{type(exc).__name__}: {exc}")
-        await self.send_tagged(record)
+        await self.send_enriched(record)
         emitted = await self.send_alerts(record, msg.origin)
         return {
             "id": record["id"],
@@ -141,14 +172,26 @@ class ArticleSteps:
         await self.pipeline.dlq.send(key=msg.key, value=encode(record))
         return {"dlq": stage, "reason": reason}
 
+    async def send_enriched(self, record: dict[str, Any]) -> None:
+        """To the stories agent, which sends the tagged record with its story id."""
+        await self.pipeline.enriched.send(key=record["id"].encode(), value=encode(record))
+
     async def send_tagged(self, record: dict[str, Any]) -> None:
         METRICS.articles_out.labels(self.pipeline.tagged.get_topic_name()).inc()
         await self.pipeline.tagged.send(key=record["id"].encode(), value=encode(record))
 
     async def send_alerts(self, record: dict[str, Any], origin: str) -> list[str]:
-        """Alert each matched theme this article has not alerted yet; the ids of the alerts sent."""
+        """Alert each matched per-article theme this article has not alerted yet; the ids of the alerts sent.
+
+        Themes in the default ``new_story`` mode alert from the stories agent instead.
+        """
         article_id = record["id"]
-        matches = {m["theme"]: m for m in record["themes"]}
+        active = self.pipeline.themes.active
+        matches = {
+            m["theme"]: m
+            for m in record["themes"]
+            if (t := active.get(m["theme"])) is not None and t.alert == ALERT_PER_ARTICLE
+        }
         alerted = self.pipeline.alerted
         already = already_alerted(matches, article_id, origin, alerted.get)
         emitted: list[str] = []

@@ -1,4 +1,4 @@
-"""The article agent under Faust's test_context(): decode, enrich, alert once, dead-letter the rest."""
+"""The article agent under Faust's test_context(): decode, enrich, hand on to the stories agent, alert per article."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ id = "greenland"
 name = "Greenland"
 description = "US pressure on Greenland"
 threshold = 1.0
+alert = "per_article"
 [theme.terms.core]
 en = ["Greenland"]
 [[theme.rules]]
@@ -52,7 +53,7 @@ async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pip
     pipe = wire(app, settings, LiveThemes(parse_theme_text(THEMES, "inline")), now=lambda: "2026-01-01T00:00:00.000Z")
     app.finalize()
     app.flow_control.resume()
-    sent = {"tagged": Sent(), "alerts": Sent(), "dlq": Sent()}
+    sent = {"tagged": Sent(), "alerts": Sent(), "dlq": Sent(), "enriched": Sent()}
     for name, sink in sent.items():
         monkeypatch.setattr(getattr(pipe, name), "send", sink.send)
     changelog: list[tuple[Any, Any]] = []
@@ -62,6 +63,7 @@ async def pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pip
         return SimpleNamespace(message=SimpleNamespace(partition=partition or 0))
 
     monkeypatch.setattr(pipe.alerted, "send_changelog", send_changelog)
+    monkeypatch.setattr(pipe.stories, "send_changelog", send_changelog)
     return pipe, sent
 
 
@@ -81,7 +83,7 @@ async def test_article_is_tagged_and_alerts_once(pipeline: tuple[Pipeline, dict[
     assert result_first["themes"] == ["greenland"]
     assert result_first["alerts"] == [alert_id("greenland", article_id)]
     assert result_again["alerts"] == []  # the (theme, article) pair has alerted already
-    assert len(sent["tagged"].records) == 2
+    assert len(sent["enriched"].records) == 2
     assert len(sent["alerts"].records) == 1
     key, event = sent["alerts"].records[0]
     assert key == b"greenland"
@@ -99,7 +101,7 @@ async def test_article_without_theme_does_not_alert(pipeline: tuple[Pipeline, di
         result = ctx.results[event.message.offset]
     assert result["themes"] == []
     assert result["alerts"] == []
-    assert sent["tagged"].records[0][1]["lang"] == "en"
+    assert sent["enriched"].records[0][1]["lang"] == "en"
     assert not sent["alerts"].records
 
 
@@ -128,4 +130,4 @@ async def test_bad_values_go_to_the_dead_letter_topic(
     assert reason_part in letter["reason"]
     assert letter["stage"] == "decode"
     assert base64.b64decode(letter["value_b64"]) == value
-    assert len(sent["tagged"].records) == 1  # the valid article after it still flows
+    assert len(sent["enriched"].records) == 1  # the valid article after it still flows

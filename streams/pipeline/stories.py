@@ -1,0 +1,217 @@
+"""The stories agent: enriched articles into stories, the tagged record with its story id, story alerts.
+
+Input: ``news.articles.enriched`` (one partition, written by the article agent), through
+its own :class:`streams.pipeline.delivery.DeliveryGuard`.  State: the ``stories`` table
+(one partition, changelog ``<app id>-stories-changelog``), keys by prefix:
+
+- ``s:<story id>``: the story (``agents.stories.Story`` as JSON);
+- ``b:<band key>``: the story whose first article has this LSH band key;
+- ``a:<article id>``: the article's story, the input record that placed it, and its role;
+- ``x:<bucket>``: ids of the stories touched in that hour; ``x:next``: the first bucket not swept.
+
+Every write happens inside ``processing(record)``, so it goes to the changelog partition
+of the input record.  Stories with no article for ``NEWSMON_STORY_WINDOW_HOURS`` are
+deleted with their band and article keys, so the table holds the stories of one window.
+Time is the record's ``processed_at``: a redelivered record sees the same clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from agents.alerting import story_alert_event
+from agents.dlq import STAGE_PROCESS
+from agents.records import encode
+from agents.stories import (
+    ROLE_NEW,
+    Story,
+    assign,
+    bucket_of,
+    expired,
+    new_story,
+    observe,
+    signature,
+)
+from agents.text import for_terminal
+from agents.themes.model import ALERT_NEW_STORY
+from streams.pipeline.delivery import InputRecord
+from streams.pipeline.themes_live import LiveThemes
+
+log = logging.getLogger("newsmon.worker")
+
+BUCKET_SECONDS = 3600.0
+NEXT_BUCKET = "x:next"
+
+
+def epoch_of(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+class StorySteps:
+    """One enriched article: place it in a story, send its tagged record, send the story alerts it causes."""
+
+    def __init__(
+        self,
+        *,
+        table: Any,
+        themes: LiveThemes,
+        alerts: Any,
+        send_tagged: Callable[[dict[str, Any]], Awaitable[None]],
+        dead_letter: Callable[[InputRecord, str, str], Awaitable[dict[str, Any]]],
+        window_hours: int,
+        sources_threshold: int,
+        now: Callable[[], str],
+    ) -> None:
+        self.table = table
+        self.themes = themes
+        self.alerts = alerts
+        self.send_tagged = send_tagged
+        self.dead_letter = dead_letter
+        self.window = window_hours * 3600.0
+        self.sources_threshold = sources_threshold
+        self.now = now
+
+    # ---------------------------------------------------------------- table access
+
+    def _get(self, key: str) -> Any:
+        value = self.table.get(key)
+        return None if value is None else json.loads(value)
+
+    def _put(self, key: str, value: Any) -> None:
+        self.table[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def _delete(self, key: str) -> None:
+        if self.table.get(key) is not None:
+            del self.table[key]
+
+    def story(self, story_id: str) -> Story | None:
+        value = self._get(f"s:{story_id}")
+        return None if value is None else Story.from_record(value)
+
+    # ---------------------------------------------------------------- the step
+
+    async def handle(self, msg: InputRecord) -> dict[str, Any]:
+        try:
+            record = json.loads(msg.value or b"")
+            at = epoch_of(str(record["processed_at"]))
+            sig = signature(str(record["title"]), str(record["body"]))
+        except Exception as exc:  # written by our own agent; a bug must not stop the stream
+            return await self.dead_letter(msg, STAGE_PROCESS, f"{type(exc).__name__}: {exc}")
+        self.sweep(at)
+        article_id = str(record["id"])
+        lang = str(record.get("lang", "und"))
+        known = self._get(f"a:{article_id}")
+        known_story = known["story"] if known is not None and self.story(known["story"]) is not None else None
+        decision = assign(article_id, sig, lang, known_story=known_story, candidates=self.candidates(sig, at))
+        role = decision.role
+        if known is not None and known_story is not None and known.get("origin") == msg.origin:
+            role = known["role"]  # the same input record again: the same answer
+        if decision.role == ROLE_NEW:
+            story = new_story(article_id, sig, at=at)
+            for band in story.bands:
+                self.table[f"b:{band}"] = story.id
+        else:
+            found = self.story(decision.story_id)
+            assert found is not None  # assign only names live stories
+            story = found
+        before = bucket_of(story.last_seen, BUCKET_SECONDS) if decision.role != ROLE_NEW else None
+        story_themes = [m["theme"] for m in record.get("themes", []) if self._mode(m["theme"]) == ALERT_NEW_STORY]
+        wanted = observe(
+            story,
+            article_id=article_id,
+            lang=lang,
+            source=str(record.get("source", "")),
+            themes=story_themes,
+            origin=msg.origin,
+            at=at,
+            sources_threshold=self.sources_threshold,
+        )
+        self._put(f"s:{story.id}", story.as_record())
+        if known is None or known.get("story") != story.id:
+            self._put(f"a:{article_id}", {"story": story.id, "origin": msg.origin, "role": role})
+        touched = bucket_of(story.last_seen, BUCKET_SECONDS)
+        if touched != before:
+            ids = self._get(f"x:{touched}") or []
+            if story.id not in ids:
+                self._put(f"x:{touched}", [*ids, story.id])
+        tagged = {**record, "story_id": story.id, "story_role": role}
+        await self.send_tagged(tagged)
+        summary = {
+            "story_id": story.id,
+            "articles": len(story.articles),
+            "sources": len(story.sources),
+            "langs": sorted(story.langs),
+        }
+        emitted: list[str] = []
+        for want in wanted:
+            theme = self.themes.active.get(want.theme)
+            event = story_alert_event(
+                tagged,
+                kind=want.kind,
+                theme=want.theme,
+                theme_name=theme.name if theme is not None else want.theme,
+                story=summary,
+                reason=want.reason,
+                detected_at=self.now(),
+            )
+            await self.alerts.send(key=want.theme.encode(), value=encode(event))
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "ALERT %s %s %s %s %s %r",
+                    want.kind,
+                    want.theme,
+                    event["id"],
+                    story.id,
+                    want.reason,
+                    for_terminal(str(record["title"]), 120),
+                )
+            emitted.append(event["id"])
+        return {"id": article_id, "story_id": story.id, "story_role": role, "alerts": emitted}
+
+    def _mode(self, theme_id: str) -> str:
+        theme = self.themes.active.get(theme_id)
+        return theme.alert if theme is not None else ALERT_NEW_STORY
+
+    def candidates(self, sig: Any, at: float) -> Iterator[Story]:
+        """Live stories sharing a band key with ``sig``, each once."""
+        seen: set[str] = set()
+        for band in sig.band_keys():
+            story_id = self.table.get(f"b:{band}")
+            if story_id is None or story_id in seen:
+                continue
+            seen.add(story_id)
+            story = self.story(story_id)
+            if story is not None and not expired(story, now=at, window_seconds=self.window):
+                yield story
+
+    def sweep(self, at: float) -> int:
+        """Delete the stories that expired before ``at``, with their band and article keys; how many."""
+        limit = bucket_of(at - self.window, BUCKET_SECONDS)
+        start = self._get(NEXT_BUCKET)
+        if start is None:
+            self._put(NEXT_BUCKET, limit)
+            return 0
+        deleted = 0
+        for bucket in range(int(start), limit):
+            ids = self._get(f"x:{bucket}")
+            if ids is None:
+                continue
+            for story_id in ids:
+                story = self.story(story_id)
+                if story is None or not expired(story, now=at, window_seconds=self.window):
+                    continue
+                for band in story.bands:
+                    if self.table.get(f"b:{band}") == story.id:
+                        del self.table[f"b:{band}"]
+                for article in story.articles:
+                    self._delete(f"a:{article}")
+                del self.table[f"s:{story.id}"]
+                deleted += 1
+            del self.table[f"x:{bucket}"]
+        if limit > int(start):
+            self._put(NEXT_BUCKET, limit)
+        return deleted
