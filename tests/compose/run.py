@@ -189,6 +189,14 @@ def ensure_base_image() -> None:
         run(["docker", "import", "-", BASE_IMAGE], stdin=data, capture=True)
 
 
+def prune_siblings(kept: Path) -> None:
+    """Delete the cache directories an older pyproject.toml or pom.xml made (``<prefix>-<digest>``)."""
+    prefix = kept.name.rsplit("-", 1)[0] + "-"
+    for old in kept.parent.glob(prefix + "*"):
+        if old != kept and old.is_dir() and len(old.name) == len(kept.name):
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def wheelhouse(src: Path) -> Path:
     """The project's runtime dependencies as wheels (and setuptools), downloaded on the host with pip."""
     target = CACHE / f"wheels-{sha12(src / 'pyproject.toml')}"
@@ -206,6 +214,7 @@ def wheelhouse(src: Path) -> Path:
     (partial / ".complete").touch()
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
+    prune_siblings(target)
     return target
 
 
@@ -231,6 +240,7 @@ def kafka_jars(src: Path) -> Path:
     (partial / ".complete").touch()
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
+    prune_siblings(target)
     return target
 
 
