@@ -214,6 +214,7 @@ def test_the_worker_is_healthy_when_its_web_server_answers_on_loopback(services:
     worker = services["worker"]
     command = " ".join(worker["healthcheck"]["test"])
     assert "http://127.0.0.1:" in command
+    assert "/health'" in command  # 200 once partitions are assigned and themes loaded (streams/pipeline/metrics.py)
     assert "NEWSMON_WEB_PORT" in command
     assert environment(worker)["NEWSMON_WEB_PORT"] == "6066"
 
