@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agents.records import MAX_URL_CHARS, canonical_url
+from agents.tomllines import table_blocks
 
 __all__ = [
     "DEFAULT_INTERVAL",
@@ -175,13 +176,9 @@ def _build_spec(raw: object) -> tuple[FeedSpec | None, list[tuple[str, str | Non
 # --------------------------------------------------------------------------- lines
 
 
-_HEADER = re.compile(r"^\s*\[\[\s*feed\s*\]\]\s*(?:#.*)?$")
-
-
 def _blocks(lines: Sequence[str]) -> list[tuple[int, int]]:
     """(first, end) 0-based line indexes of each ``[[feed]]`` block, in file order."""
-    heads = [i for i, line in enumerate(lines) if _HEADER.match(line)]
-    return [(h, heads[k + 1] if k + 1 < len(heads) else len(lines)) for k, h in enumerate(heads)]
+    return table_blocks(lines, "feed")
 
 
 def _locate(lines: Sequence[str], block: tuple[int, int] | None, key: str | None) -> int | None:
