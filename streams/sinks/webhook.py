@@ -16,7 +16,7 @@ import logging
 import random
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -259,6 +259,17 @@ class WebhookSink:
     rng: random.Random | None = None
     stats: DeliveryStats = field(default_factory=DeliveryStats)
     ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once partitions are assigned
+    committed: dict[TopicPartition, int] = field(default_factory=dict)  # offsets this sink has committed
+    _progress: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def wait_committed(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Return once this sink has committed at least ``offsets`` (a partition at 0 needs nothing)."""
+
+        def reached() -> bool:
+            return all(self.committed.get(tp, 0) >= offset for tp, offset in offsets.items())
+
+        async with self._progress:
+            await self._progress.wait_for(reached)
 
     def _max_poll_interval_ms(self) -> int:
         """Long enough for one event's whole retry schedule, so the group does not evict a busy sink."""
@@ -331,6 +342,9 @@ class WebhookSink:
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         try:
             await consumer.commit({tp: offset})
+            async with self._progress:
+                self.committed[tp] = offset
+                self._progress.notify_all()
         except (CommitFailedError, IllegalStateError) as exc:
             # A rebalance took the partition: its new owner re-sends from the last commit (same ids).
             log.warning(
