@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Folded", "fold", "fold_term", "is_word_char", "warm_up"]
+__all__ = ["Folded", "fold", "fold_term", "is_word_char", "warm_up", "word_starts"]
 
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _SINGLE_QUOTES = frozenset("‘’‚‛′‵‹›`´ʼ＇")
@@ -112,7 +112,7 @@ _MARK, _SPACE, _LENGTH_SHIFT = 2, 1, 2
 # Values of _Folder.singles besides code points (see _Folder.single_chars).
 _MAX_CODE = 0x10FFFF
 _MARK_BIT = 1 << 21
-_CODE_BITS = _MARK_BIT - 1
+_CODE_BITS = np.uint32(_MARK_BIT - 1)
 _DROP, _MULTI, _UNKNOWN = 0xFFFFFFFD, 0xFFFFFFFE, 0xFFFFFFFF
 
 
@@ -391,6 +391,35 @@ def warm_up() -> None:
     """Build the folding tables now (about 0.2 s per mode, once per process) instead of on the first text."""
     _folder(False)
     _folder(True)
+    _word_table()
+
+
+_WORD_TABLE: list[npt.NDArray[np.bool_]] = []
+
+
+def _word_table() -> npt.NDArray[np.bool_]:
+    """Code point -> whether the regular expression ``\\w`` matches it (a word character)."""
+    if not _WORD_TABLE:
+        with _FOLDERS_LOCK:
+            if not _WORD_TABLE:
+                table = np.zeros(0x110000, dtype=bool)
+                every = "".join(map(chr, (*range(0xD800), *range(0xE000, 0x110000))))
+                table[[ord(m.group()) for m in re.finditer(r"\w", every)]] = True
+                table.flags.writeable = False
+                _WORD_TABLE.append(table)
+    return _WORD_TABLE[0]
+
+
+def word_starts(text: str) -> list[int]:
+    """``[m.start() for m in re.finditer(r"\\w+", text)]``: where each run of word characters starts."""
+    if not text:
+        return []
+    word = _word_table()[_code_points(text)]
+    first = np.empty(word.size, dtype=bool)
+    first[0] = word[0]
+    np.greater(word[1:], word[:-1], out=first[1:])  # a word character after a non-word one
+    starts: list[int] = np.flatnonzero(first).tolist()
+    return starts
 
 
 _SPACE_RUN = re.compile(" {2,}")
@@ -434,12 +463,7 @@ class Folded:
         if not 0 <= start < end <= len(self.text):
             raise ValueError(f"bad folded range [{start}, {end}) for length {len(self.text)}")
         if self._pending is not None:
-            folder, original, translated = self._pending
-            if folder is None:  # 1:1 but for the runs of spaces: one segment after each run
-                self._segments = _collapse_segments(translated)
-            else:
-                self._starts, self._ends = folder.offsets(original, translated, len(self.text))
-            self._pending = None
+            _build_map(self)
         if self._starts is not None and self._ends is not None:
             return int(self._starts[start]), int(self._ends[end - 1])
         if self._segments is None:
@@ -454,17 +478,36 @@ class Folded:
         o_end = unit_end if unit_end >= 0 else seg_o[k] + last - seg_f[k] + 1
         return o_start, o_end
 
+    def starts(self, positions: list[int]) -> list[int]:
+        """``[self.span(p, p + 1)[0] for p in positions]``, at once where the map is an array."""
+        if self._pending is not None:
+            _build_map(self)
+        if self._starts is not None and positions:
+            if not 0 <= min(positions) <= max(positions) < len(self.text):
+                raise ValueError(f"bad folded offsets for length {len(self.text)}")
+            out: list[int] = self._starts[positions].tolist()
+            return out
+        return [self.span(p, p + 1)[0] for p in positions]
 
-def _collapse_segments(translated: str) -> _Segments:
-    """The map of ``_SPACE_RUN.sub(" ", translated)`` back to ``translated`` (1:1 with the original)."""
-    seg_f, seg_o = [0], [0]
-    length = pos = 0
-    for run in _SPACE_RUN.finditer(translated):
-        length += run.start() + 1 - pos
-        pos = run.end()
-        seg_f.append(length)
-        seg_o.append(pos)
-    return seg_f, seg_o, [-1] * len(seg_f)
+
+def _build_map(folded: Folded) -> None:
+    if folded._pending is not None:
+        folder, original, translated = folded._pending
+        if folder is None:
+            folded._starts = _collapse_sources(translated)
+            folded._ends = folded._starts + 1
+        else:
+            folded._starts, folded._ends = folder.offsets(original, translated, len(folded.text))
+        folded._pending = None
+
+
+def _collapse_sources(translated: str) -> _Offsets:
+    """Per character of ``_SPACE_RUN.sub(" ", translated)``, its offset in ``translated``."""
+    space = _code_points(translated) == 0x20
+    kept = np.ones(space.size, dtype=bool)
+    kept[1:] = ~(space[1:] & space[:-1])  # the first space of a run stays
+    sources: _Offsets = np.flatnonzero(kept)
+    return sources
 
 
 def fold(text: str, *, keep_case: bool = False) -> Folded:
