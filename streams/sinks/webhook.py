@@ -278,8 +278,8 @@ class WebhookSink:
 
     async def run(self, stop: asyncio.Event) -> DeliveryStats:
         """Deliver until ``stop``; the in-flight POST finishes, an event waiting to be retried stays uncommitted."""
-        await ensure_topics(self.bootstrap, [self.undelivered], replication_factor=self.replication_factor)
         await topic_partitions(self.bootstrap, [self.topic])  # MissingTopic (a LookupError) when absent
+        await ensure_topics(self.bootstrap, [self.undelivered], replication_factor=self.replication_factor)
         consumer = AIOKafkaConsumer(
             self.topic,
             bootstrap_servers=self.bootstrap,

@@ -428,3 +428,11 @@ async def test_sigterm_finishes_the_post_in_flight_and_commits_it(
     assert receiver.keys() == [published[0].id]
     assert (await committed(newsmon_env))[published[0].tp] == published[0].offset + 1
     assert "1 delivered" in log.read_text()
+
+
+async def test_a_missing_alerts_topic_is_one_error_line(newsmon_env: Env, secret: Path) -> None:
+    result = newsmon_env.cli("deliver", "webhook", "--url", "http://127.0.0.1:9/hook", "--secret-file", str(secret))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("newsmon: error: topic "), result.stderr
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -6,6 +6,8 @@ import asyncio
 import os
 import random
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -262,3 +264,17 @@ def test_cli_refuses_a_bad_secret_file(tmp_path: Path, content: bytes | None, mo
     )
     assert result.exit_code == 2, result.output
     assert f"newsmon: error: secret file {str(path)!r} {message}" in result.output
+
+
+def test_cli_an_unreachable_cluster_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    secret = secret_file(tmp_path, b"abc")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSMON_", "KAFKA_"))}
+    env.update({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "NEWSMON_STATE_DIR": str(tmp_path / "state")})
+    args = ["deliver", "webhook", "--url", "http://127.0.0.1:9/x", "--secret-file", str(secret)]
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("newsmon: error: cannot reach Kafka at 127.0.0.1:1"), lines[0]
