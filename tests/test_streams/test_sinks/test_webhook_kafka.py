@@ -9,6 +9,7 @@ news.alerts.undelivered, and the group's committed offsets.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiokafka.structs import RecordMetadata, TopicPartition
-from support import Env, collect, values
+from support import Env, collect, produce, values
 from webhook_support import Received, Receiver, docs_verify
 
 from agents.delivery import AlertFilter, RetryPolicy
@@ -311,6 +312,61 @@ async def test_an_outage_holds_the_partition_and_a_restart_resumes(newsmon_env: 
         await running.stop()
     assert all(receiver.keys().count(p.id) == 1 for p in after)
     await assert_all_committed(newsmon_env)
+
+
+async def test_a_record_that_is_not_a_cloudevent_goes_to_undelivered(newsmon_env: Env, receiver: Receiver) -> None:
+    await create_topics(newsmon_env)
+    no_id = encode({"specversion": "1.0", "type": "io.newsmon.alert.spike.v1", "source": "urn:t", "data": {}})
+    await produce(newsmon_env.bootstrap, newsmon_env.topic(ALERTS), [(b"k", b"\xff not json"), (b"k", no_id)])
+    published = await publish(newsmon_env, 1)
+    running = Running(make_sink(newsmon_env, receiver.url))
+    try:
+        dead = await undelivered_records(newsmon_env, 2)
+        await receiver.wait_for(lambda rs: len(rs) >= 1)
+    finally:
+        await running.stop()
+    assert receiver.keys() == [published[0].id]
+    assert [base64.b64decode(d["value_b64"]) for d in dead] == [b"\xff not json", no_id]
+    assert all(d["reason"].startswith("not deliverable: ") for d in dead)
+    assert "'id' missing" in dead[1]["reason"]
+    assert [(d["attempts"], d["event"], d["alert_id"]) for d in dead] == [(0, None, None)] * 2
+    await assert_all_committed(newsmon_env)
+
+
+def test_the_command_builds_the_sink_from_its_options(
+    newsmon_env: Env, secret: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from streams.cli import main
+    from streams.settings import get_settings
+
+    got: dict[str, WebhookSink] = {}
+
+    async def fake_run(self: WebhookSink, _stop: asyncio.Event) -> None:
+        got["sink"] = self
+
+    for key, value in newsmon_env.environ().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(WebhookSink, "run", fake_run)
+    get_settings.cache_clear()
+    try:
+        args = ["--theme", "greenland", "--theme", "nato-article-5", "--kind", "spike", "--max-attempts", "3"]
+        args += ["--timeout", "2.5", "--backoff", "0.5", "--backoff-max", "4", "--start", "latest"]
+        result = CliRunner().invoke(
+            main, ["deliver", "webhook", "--url", "http://127.0.0.1:9/hook", "--secret-file", str(secret), *args]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    sink = got["sink"]
+    assert sink.filter == AlertFilter.of(["greenland", "nato-article-5"], ["spike"])
+    assert sink.policy == RetryPolicy(max_attempts=3, base=0.5, cap=4.0, max_retry_after=300.0)
+    assert (sink.target.url, sink.target.secret, sink.target.timeout) == ("http://127.0.0.1:9/hook", SECRET, 2.5)
+    assert sink.topic == newsmon_env.topic(ALERTS)
+    assert sink.undelivered.name == newsmon_env.topic(ALERTS_UNDELIVERED)
+    assert sink.group.startswith(f"{newsmon_env.prefix}newsmon-webhook-127.0.0.1-")
+    assert sink.start == "latest"
 
 
 # --- the command, killed and restarted ------------------------------------------------------
