@@ -128,7 +128,7 @@ class Story:
     last_seen: float
     langs: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
-    articles: list[str] = field(default_factory=list)
+    articles: int = 0  # articles counted into the story (each article id once)
     bands: list[str] = field(default_factory=list)
     # theme -> "origin" of the input record whose article alerted new_story for it
     alerted: dict[str, str] = field(default_factory=dict)
@@ -160,7 +160,7 @@ class Story:
             last_seen=float(value["last_seen"]),
             langs=list(value.get("langs", [])),
             sources=list(value.get("sources", [])),
-            articles=list(value.get("articles", [])),
+            articles=int(value.get("articles", 0)),
             bands=list(value.get("bands", [])),
             alerted=dict(value.get("alerted", {})),
             escalated=dict(value.get("escalated", {})),
@@ -234,7 +234,7 @@ class StoryAlert:
 def observe(
     story: Story,
     *,
-    article_id: str,
+    new_article: bool,
     lang: str,
     source: str,
     themes: Sequence[str],
@@ -243,6 +243,9 @@ def observe(
     sources_threshold: int,
 ) -> list[StoryAlert]:
     """Count one article into ``story`` (mutated) and return the alerts it causes.
+
+    ``new_article``: the article id is not in the story yet (a revision or a redelivery
+    of an article already counted is not counted again, but may bring a language or source).
 
     - ``new_story`` for each theme in ``themes`` (the article's matched themes whose alert
       mode is new_story) that the story has not alerted for yet; the first such article of
@@ -257,8 +260,8 @@ def observe(
     """
     out: list[StoryAlert] = []
     story.last_seen = max(story.last_seen, at)
-    if article_id not in story.articles:
-        story.articles.append(article_id)
+    if new_article:
+        story.articles += 1
     new_lang = lang != "und" and lang not in story.langs and bool(story.langs)
     if lang != "und" and lang not in story.langs:
         story.langs.append(lang)

@@ -19,8 +19,9 @@ from typing import Any
 
 from aiokafka.structs import TopicPartition
 
-from agents.alerting import alert_id, format_alert_line
+from agents.alerting import format_alert_line
 from agents.records import RawArticle, decode_json
+from agents.stories import ROLE_NEW
 from agents.themes import load_theme_file
 from streams.kafka.consumers import end_offsets, standalone_consumer, topic_partitions
 from streams.kafka.topics import ALERTS, DLQ, TAGGED, topic_name
@@ -69,7 +70,10 @@ async def watch(
     summary = DemoSummary(articles=len(articles))
     ids = {a["id"] for a in articles}
     pending = set(ids)
-    expected: set[str] = set()
+    # (theme, article id) pairs that must alert: every theme of an article that opened its story
+    # (new_story or theme_match alerts name it); a copy joining a story may alert nothing.
+    expected: set[tuple[str, str]] = set()
+    seen_pairs: set[tuple[str, str]] = set()
     seen_alerts: set[str] = set()
     tagged_t, dlq_t, alerts_t = (topic_name(settings, t) for t in (TAGGED, DLQ, ALERTS))
     consumer = standalone_consumer(bootstrap)
@@ -83,11 +87,11 @@ async def watch(
             else:
                 consumer.seek(tp, start.get(tp, 0))
         deadline = time.monotonic() + timeout
-        while pending or not expected <= seen_alerts:
+        while pending or not expected <= seen_pairs:
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"after {timeout:.0f}s: {len(pending)} article(s) not processed, "
-                    f"{len(expected - seen_alerts)} alert(s) not seen"
+                    f"{len(expected - seen_pairs)} alert(s) not seen"
                 )
             if not worker_alive():
                 raise RuntimeError("the worker exited before the replay was processed")
@@ -101,7 +105,8 @@ async def watch(
                         pending.discard(value["id"])
                         summary.processed += 1
                         summary.languages[str(value.get("lang"))] += 1
-                        expected |= {alert_id(m["theme"], value["id"]) for m in value.get("themes", [])}
+                        if value.get("story_role", ROLE_NEW) == ROLE_NEW:
+                            expected |= {(str(m["theme"]), str(value["id"])) for m in value.get("themes", [])}
                     elif tp.topic == dlq_t and record.key and record.key.decode(errors="replace") in pending:
                         pending.discard(record.key.decode())
                         summary.dead_lettered += 1
@@ -110,6 +115,7 @@ async def watch(
                         if data.get("article_id") not in ids or value.get("id") in seen_alerts:
                             continue
                         seen_alerts.add(str(value.get("id")))
+                        seen_pairs.add((str(data.get("theme")), str(data.get("article_id"))))
                         fresh = record.offset >= start.get(tp, 0)
                         (summary.new_alerts if fresh else summary.earlier_alerts)[str(data.get("theme"))] += 1
                         say(("ALERT " if fresh else "ALERT (earlier run) ") + format_alert_line(value))

@@ -13,13 +13,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.alerting import alert_id
+from agents.alerting import ALERT_KIND_NEW_STORY, ALERT_KIND_THEME_MATCH, alert_id, story_alert_id
 from agents.enrich import TaggerLike, enrich
 from agents.records import RawArticle
 from agents.seeds import parse_seed_file
+from agents.stories import story_id_for
 from streams.settings import REPO_ROOT
 
 REPO = REPO_ROOT
+STORY = "story:"  # the article side of an expected new_story pair: "story:" + the story's title
 SEEDS_DIR = REPO / "seeds"
 
 
@@ -51,11 +53,18 @@ def article_stream(
     return out
 
 
-def expected_pairs(articles: Iterable[RawArticle], tagger: TaggerLike) -> set[tuple[str, str]]:
-    """(theme, article id) pairs the worker must alert, computed offline with ``agents.enrich``.
+def expected_pairs(
+    articles: Iterable[RawArticle], tagger: TaggerLike, *, per_article: Iterable[str] = ()
+) -> set[tuple[str, str]]:
+    """The alerts the worker must emit, computed offline with ``agents.enrich``.
 
-    Articles with the same title and body are tagged once (the result depends on nothing else).
+    For a theme in ``per_article``: one (theme, article id) pair per matching article
+    (``theme_match``).  For every other theme (the default ``new_story`` mode): one
+    (theme, ``STORY`` + title) pair per story, where the articles of :func:`article_stream`
+    with the same template text are one story (they are exact copies) and different
+    templates are different stories.  Articles with the same title and body are tagged once.
     """
+    per_article = set(per_article)
     memo: dict[tuple[str, str], frozenset[str]] = {}
     pairs: set[tuple[str, str]] = set()
     for article in articles:
@@ -63,8 +72,29 @@ def expected_pairs(articles: Iterable[RawArticle], tagger: TaggerLike) -> set[tu
         if text not in memo:
             tagged = enrich(article, tagger, processed_at="t")
             memo[text] = frozenset(m["theme"] for m in tagged["themes"])
-        pairs |= {(theme, article["id"]) for theme in memo[text]}
+        pairs |= {(theme, article["id"] if theme in per_article else STORY + article["title"]) for theme in memo[text]}
     return pairs
+
+
+def per_article_variant(themes_text: str, theme_ids: Iterable[str] | None = None) -> str:
+    """A theme file's text with ``alert = "per_article"`` set on ``theme_ids`` (None: on every theme).
+
+    The fault tests run one theme per article next to the story themes, so both alert paths
+    (the article agent's per-article alerts and the stories agent's) are under fault.
+    """
+    wanted = None if theme_ids is None else set(theme_ids)
+    out: list[str] = []
+    in_theme = False
+    for line in themes_text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_theme = stripped == "[[theme]]"
+        out.append(line)
+        if in_theme and stripped.startswith("id ="):
+            theme_id = stripped.partition("=")[2].strip().strip('"')
+            if wanted is None or theme_id in wanted:
+                out.append('alert = "per_article"\n')
+    return "".join(out)
 
 
 @dataclass
@@ -86,10 +116,22 @@ class Observed:
         self.dead_letters.append(dict(value))
 
     def add_alert(self, value: Mapping[str, Any]) -> None:
+        """One alert record: its pair (see ``expected_pairs``), and whether its id is the one its kind derives."""
         data = value["data"]
-        pair = (str(data["theme"]), str(data["article_id"]))
-        aid = str(value["id"])
-        if aid != data.get("alert_id") or aid != alert_id(*pair) or self.pairs_of.get(aid, pair) != pair:
+        theme, kind, aid = str(data["theme"]), str(data.get("kind", ALERT_KIND_THEME_MATCH)), str(value["id"])
+        story = str(data.get("story_id", ""))
+        if kind == ALERT_KIND_THEME_MATCH:
+            pair = (theme, str(data["article_id"]))
+            derived = alert_id(*pair)
+        elif kind == ALERT_KIND_NEW_STORY:
+            pair = (theme, STORY + str(data["title"]))
+            # the story's id comes from its first article, the one a new_story alert names
+            derived = story_alert_id(kind, theme, story) if story == story_id_for(str(data["article_id"])) else ""
+        else:
+            reason = str(data.get("reason", ""))
+            pair = (theme, f"{kind}:{data['title']}:{reason}")
+            derived = story_alert_id(kind, theme, story, reason)
+        if aid != data.get("alert_id") or aid != derived or self.pairs_of.get(aid, pair) != pair:
             self.bad_ids += 1
         self.alerts[aid] += 1
         self.pairs_of[aid] = pair
@@ -99,6 +141,10 @@ class Observed:
 
     def alert_pairs(self) -> set[tuple[str, str]]:
         return set(self.pairs_of.values())
+
+    def split_pairs(self) -> int:
+        """Alert ids beyond the first per pair: a story split in two (two new_story alerts for one story)."""
+        return len(self.pairs_of) - len(set(self.pairs_of.values()))
 
 
 @dataclass(frozen=True)
@@ -154,7 +200,7 @@ def figures(
         alerts_expected=len(expected),
         alerts_found=len(found & expected),
         alerts_missing=len(expected - found),
-        alerts_unexpected=len(found - expected),
+        alerts_unexpected=len(found - expected) + observed.split_pairs(),
         alert_records=sum(observed.alerts.values()),
         alert_duplicates=sum(observed.alerts.values()) - len(observed.alerts),
         alert_bad_ids=observed.bad_ids,

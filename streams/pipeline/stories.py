@@ -7,7 +7,11 @@ its own :class:`streams.pipeline.delivery.DeliveryGuard`.  State: the ``stories`
 - ``s:<story id>``: the story (``agents.stories.Story`` as JSON);
 - ``b:<band key>``: the story whose first article has this LSH band key;
 - ``a:<article id>``: the article's story, the input record that placed it, and its role;
-- ``x:<bucket>``: ids of the stories touched in that hour; ``x:next``: the first bucket not swept.
+- ``x:<bucket>`` (a count) and ``x:<bucket>:<n>`` (lists of at most ``CHUNK`` keys): the ``s:``
+  and ``a:`` keys to check when that hour leaves the window (a story is listed in the bucket of
+  its latest article, an article in the bucket it was placed in and, while its story lives on,
+  again in the story's latest bucket); ``x:next``: the first bucket not swept.  Appending to a
+  bucket rewrites one short chunk, so the cost per article does not grow with the volume.
 
 Every write happens inside ``processing(record)``, so it goes to the changelog partition
 of the input record.  Stories with no article for ``NEWSMON_STORY_WINDOW_HOURS`` are
@@ -39,12 +43,14 @@ from agents.stories import (
 from agents.text import for_terminal
 from agents.themes.model import ALERT_NEW_STORY
 from streams.pipeline.delivery import InputRecord
+from streams.pipeline.metrics import METRICS
 from streams.pipeline.themes_live import LiveThemes
 
 log = logging.getLogger("newsmon.worker")
 
 BUCKET_SECONDS = 3600.0
 NEXT_BUCKET = "x:next"
+CHUNK = 64  # keys per bucket chunk
 
 
 def epoch_of(iso: str) -> float:
@@ -122,7 +128,7 @@ class StorySteps:
         story_themes = [m["theme"] for m in record.get("themes", []) if self._mode(m["theme"]) == ALERT_NEW_STORY]
         wanted = observe(
             story,
-            article_id=article_id,
+            new_article=known is None or known.get("story") != story.id,
             lang=lang,
             source=str(record.get("source", "")),
             themes=story_themes,
@@ -131,18 +137,19 @@ class StorySteps:
             sources_threshold=self.sources_threshold,
         )
         self._put(f"s:{story.id}", story.as_record())
+        touched = bucket_of(story.last_seen, BUCKET_SECONDS)
+        listed: list[str] = []
         if known is None or known.get("story") != story.id:
             self._put(f"a:{article_id}", {"story": story.id, "origin": msg.origin, "role": role})
-        touched = bucket_of(story.last_seen, BUCKET_SECONDS)
+            listed.append(f"a:{article_id}")
         if touched != before:
-            ids = self._get(f"x:{touched}") or []
-            if story.id not in ids:
-                self._put(f"x:{touched}", [*ids, story.id])
+            listed.append(f"s:{story.id}")
+        self._list(touched, listed)
         tagged = {**record, "story_id": story.id, "story_role": role}
         await self.send_tagged(tagged)
         summary = {
             "story_id": story.id,
-            "articles": len(story.articles),
+            "articles": story.articles,
             "sources": len(story.sources),
             "langs": sorted(story.langs),
         }
@@ -158,6 +165,7 @@ class StorySteps:
                 reason=want.reason,
                 detected_at=self.now(),
             )
+            METRICS.alerts.labels(want.kind, want.theme).inc()
             await self.alerts.send(key=want.theme.encode(), value=encode(event))
             if log.isEnabledFor(logging.INFO):
                 log.info(
@@ -171,6 +179,29 @@ class StorySteps:
                 )
             emitted.append(event["id"])
         return {"id": article_id, "story_id": story.id, "story_role": role, "alerts": emitted}
+
+    def _list(self, bucket: int, keys: list[str]) -> None:
+        """Remember ``keys`` (``s:`` stories, ``a:`` articles) for the sweep of ``bucket``."""
+        if not keys:
+            return
+        count = int(self._get(f"x:{bucket}") or 0)
+        for key in keys:
+            chunk_key = f"x:{bucket}:{count // CHUNK}"
+            self._put(chunk_key, [*(self._get(chunk_key) or []), key])
+            count += 1
+        self._put(f"x:{bucket}", count)
+
+    def _take(self, bucket: int) -> list[str]:
+        """The keys listed for ``bucket``, which is forgotten."""
+        count = self._get(f"x:{bucket}")
+        if count is None:
+            return []
+        keys: list[str] = []
+        for chunk in range((int(count) + CHUNK - 1) // CHUNK):
+            keys += self._get(f"x:{bucket}:{chunk}") or []
+            self._delete(f"x:{bucket}:{chunk}")
+        del self.table[f"x:{bucket}"]
+        return keys
 
     def _mode(self, theme_id: str) -> str:
         theme = self.themes.active.get(theme_id)
@@ -197,21 +228,23 @@ class StorySteps:
             return 0
         deleted = 0
         for bucket in range(int(start), limit):
-            ids = self._get(f"x:{bucket}")
-            if ids is None:
-                continue
-            for story_id in ids:
-                story = self.story(story_id)
-                if story is None or not expired(story, now=at, window_seconds=self.window):
-                    continue
-                for band in story.bands:
-                    if self.table.get(f"b:{band}") == story.id:
-                        del self.table[f"b:{band}"]
-                for article in story.articles:
-                    self._delete(f"a:{article}")
-                del self.table[f"s:{story.id}"]
-                deleted += 1
-            del self.table[f"x:{bucket}"]
+            keys = self._take(bucket)
+            for key in keys:
+                if key.startswith("s:"):
+                    story = self.story(key[2:])
+                    if story is not None and expired(story, now=at, window_seconds=self.window):
+                        for band in story.bands:
+                            if self.table.get(f"b:{band}") == story.id:
+                                del self.table[f"b:{band}"]
+                        del self.table[key]
+                        deleted += 1
+            for key in keys:
+                if key.startswith("a:") and (entry := self._get(key)) is not None:
+                    story = self.story(entry["story"])
+                    if story is None or expired(story, now=at, window_seconds=self.window):
+                        del self.table[key]
+                    else:  # its story lives on: check again when the story's latest bucket is swept
+                        self._list(bucket_of(story.last_seen, BUCKET_SECONDS), [key])
         if limit > int(start):
             self._put(NEXT_BUCKET, limit)
         return deleted

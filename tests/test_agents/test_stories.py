@@ -125,24 +125,26 @@ def story() -> Story:
 
 def test_new_story_alerts_once_per_theme_and_redelivery_repeats_it() -> None:
     s = story()
-    first = observe(s, article_id="a-1", lang="en", source="x", themes=["t"], origin="e:0:0", at=0, sources_threshold=3)
+    first = observe(s, new_article=True, lang="en", source="x", themes=["t"], origin="e:0:0", at=0, sources_threshold=3)
     assert [(a.kind, a.theme) for a in first] == [("new_story", "t")]
-    copy = observe(s, article_id="a-2", lang="en", source="y", themes=["t"], origin="e:0:1", at=1, sources_threshold=3)
+    copy = observe(s, new_article=True, lang="en", source="y", themes=["t"], origin="e:0:1", at=1, sources_threshold=3)
     assert copy == []  # a later article of the story counts, it does not alert
-    again = observe(s, article_id="a-1", lang="en", source="x", themes=["t"], origin="e:0:0", at=2, sources_threshold=3)
+    again = observe(
+        s, new_article=False, lang="en", source="x", themes=["t"], origin="e:0:0", at=2, sources_threshold=3
+    )
     assert [(a.kind, a.theme) for a in again] == [("new_story", "t")]  # the same record: same alert again
-    assert (len(s.articles), len(s.sources), s.langs) == (2, 2, ["en"])
+    assert (s.articles, len(s.sources), s.langs) == (2, 2, ["en"])
 
 
 def test_escalation_on_a_new_language_and_on_the_source_threshold() -> None:
     s = story()
-    observe(s, article_id="a-1", lang="en", source="x", themes=["t"], origin="e:0:0", at=0, sources_threshold=3)
-    de = observe(s, article_id="a-2", lang="de", source="y", themes=[], origin="e:0:1", at=1, sources_threshold=3)
+    observe(s, new_article=True, lang="en", source="x", themes=["t"], origin="e:0:0", at=0, sources_threshold=3)
+    de = observe(s, new_article=True, lang="de", source="y", themes=[], origin="e:0:1", at=1, sources_threshold=3)
     assert [(a.kind, a.theme, a.reason) for a in de] == [("story_escalation", "t", "lang:de")]
-    third = observe(s, article_id="a-3", lang="de", source="z", themes=["t"], origin="e:0:2", at=2, sources_threshold=3)
+    third = observe(s, new_article=True, lang="de", source="z", themes=["t"], origin="e:0:2", at=2, sources_threshold=3)
     assert [(a.kind, a.reason) for a in third] == [("story_escalation", "sources:3")]
     fourth = observe(
-        s, article_id="a-4", lang="en", source="w", themes=["t"], origin="e:0:3", at=3, sources_threshold=3
+        s, new_article=True, lang="en", source="w", themes=["t"], origin="e:0:3", at=3, sources_threshold=3
     )
     assert fourth == []  # each reason once
 
@@ -155,5 +157,5 @@ def test_a_story_without_articles_for_the_window_expires() -> None:
 
 def test_story_record_round_trip() -> None:
     s = story()
-    observe(s, article_id="a-1", lang="en", source="x", themes=["t"], origin="e:0:0", at=0, sources_threshold=3)
+    observe(s, new_article=True, lang="en", source="x", themes=["t"], origin="e:0:0", at=0, sources_threshold=3)
     assert Story.from_record(s.as_record()) == s

@@ -213,3 +213,22 @@ def test_invalid_records_are_refused_with_a_reason(mutate: object, fragment: str
 def test_non_object_record() -> None:
     with pytest.raises(ValueError, match="must be a JSON object"):
         theme_from_record([1, 2])
+
+
+def test_alert_mode_defaults_to_new_story_and_round_trips() -> None:
+    (default,) = parse_theme_text(VALID, "t.toml")
+    assert default.alert == "new_story"
+    assert "alert" not in theme_to_record(default)  # default records stay as they were
+    per_article = VALID.replace("threshold = 2.5\n", 'threshold = 2.5\nalert = "per_article"\n')
+    (theme,) = parse_theme_text(per_article, "t.toml")
+    assert theme.alert == "per_article"
+    record = theme_to_record(theme)
+    assert record["alert"] == "per_article"
+    assert theme_from_record(json.loads(json.dumps(record))) == theme
+
+
+def test_unknown_alert_mode_is_refused_with_its_line() -> None:
+    text = VALID.replace("threshold = 2.5\n", 'threshold = 2.5\nalert = "digest"\n')
+    with pytest.raises(ThemeFileError) as info:
+        parse_theme_text(text, "t.toml")
+    assert "t.toml:7: theme 'alpha': 'alert' must be one of 'new_story', 'per_article', not 'digest'" in str(info.value)

@@ -3,6 +3,7 @@ worker starts cleanly with the record still on the topic, and the record is in n
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +16,7 @@ from agents.dlq import STAGE_THEMES
 from agents.records import encode
 from agents.themes import Tagger, load_theme_file, theme_to_record
 from agents.themes.parse import MAX_TERM_CHARS
-from streams.bench.faultcheck import article_stream, expected_pairs, figures
+from streams.bench.faultcheck import article_stream, expected_pairs, figures, per_article_variant
 from streams.kafka.topics import RAW, THEMES
 from streams.sources.replay import to_record
 
@@ -39,12 +40,15 @@ def bad_record() -> bytes:
 async def test_bad_theme_record_is_refused_and_the_worker_keeps_alerting(
     newsmon_env: Env, tmp_path: Path, faults: Any
 ) -> None:
-    env = newsmon_env
+    # greenland alerts per article (both agents' alert paths under fault), the other themes once per story
+    themes_file = tmp_path / "themes.toml"
+    themes_file.write_text(per_article_variant(SHIPPED_THEMES.read_text(encoding="utf-8"), [TARGET]), encoding="utf-8")
+    env = dataclasses.replace(newsmon_env, themes_file=themes_file)
     started = time.monotonic()
     run = f"badtheme-{uuid.uuid4().hex[:8]}"
     old_tagger = Tagger(load_theme_file(SHIPPED_THEMES))
     batches = [article_stream(BATCH, run, start=i * BATCH) for i in range(3)]
-    expected = [expected_pairs(batch, old_tagger) for batch in batches]
+    expected = [expected_pairs(batch, old_tagger, per_article=[TARGET]) for batch in batches]
     for pairs in expected[1:]:
         assert any(theme == TARGET for theme, _ in pairs), "the old greenland theme must alert in later batches"
     await faults.create_topics(env.bootstrap, env.prefix)

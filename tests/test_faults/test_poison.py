@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 import uuid
@@ -14,7 +15,7 @@ from support import SHIPPED_THEMES, Env, WorkerProcess
 
 from agents.records import RawArticle, encode, validate_raw_article
 from agents.themes import Tagger, load_theme_file
-from streams.bench.faultcheck import article_stream, expected_pairs, figures
+from streams.bench.faultcheck import article_stream, expected_pairs, figures, per_article_variant
 from streams.kafka.topics import RAW
 from streams.sources.replay import to_record
 
@@ -53,7 +54,10 @@ HOSTILE: list[dict[str, Any]] = [
 
 
 async def test_poison_goes_to_the_dlq_and_the_rest_flows(newsmon_env: Env, tmp_path: Path, faults: Any) -> None:
-    env = newsmon_env
+    # every theme alerts per article: each valid article, hostile ones included, has its own expected alerts
+    themes_file = tmp_path / "themes.toml"
+    themes_file.write_text(per_article_variant(SHIPPED_THEMES.read_text(encoding="utf-8")), encoding="utf-8")
+    env = dataclasses.replace(newsmon_env, themes_file=themes_file)
     started = time.monotonic()
     articles = article_stream(ARTICLES, f"poison-{uuid.uuid4().hex[:8]}")
     hostile: list[RawArticle] = [
@@ -63,7 +67,8 @@ async def test_poison_goes_to_the_dlq_and_the_rest_flows(newsmon_env: Env, tmp_p
         for i, h in enumerate(HOSTILE)
     ]
     valid = articles + hostile
-    expected = expected_pairs(valid, Tagger(load_theme_file(SHIPPED_THEMES)))
+    themes = load_theme_file(SHIPPED_THEMES)
+    expected = expected_pairs(valid, Tagger(themes), per_article=[t.id for t in themes])
     records: list[tuple[bytes, bytes | None]] = [to_record(a) for a in articles]
     middle = ARTICLES // 2
     records[middle:middle] = [*POISON.items(), *(to_record(a) for a in hostile)]

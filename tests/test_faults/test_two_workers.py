@@ -8,6 +8,7 @@ alerts can repeat, but only as the same ``alert_id``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from pathlib import Path
@@ -17,11 +18,13 @@ import pytest
 from support import SHIPPED_THEMES, Env, WorkerProcess
 
 from agents.themes import Tagger, load_theme_file
-from streams.bench.faultcheck import article_stream, expected_pairs, figures
+from streams.bench.faultcheck import article_stream, expected_pairs, figures, per_article_variant
 from streams.kafka.topics import RAW
 from streams.sources.replay import to_record
 
 pytestmark = [pytest.mark.kafka, pytest.mark.faults]
+
+PER_ARTICLE = {"greenland"}
 
 ARTICLES = 2400
 RATE = 150.0  # articles/s: still flowing when one worker is killed
@@ -33,11 +36,16 @@ def alert_lines(worker: WorkerProcess) -> int:
 
 
 async def test_two_workers_one_sigkilled_lose_nothing(newsmon_env: Env, tmp_path: Path, faults: Any) -> None:
-    env = newsmon_env
+    # greenland alerts per article (both agents' alert paths under fault), the other themes once per story
+    themes_file = tmp_path / "themes.toml"
+    themes_file.write_text(
+        per_article_variant(SHIPPED_THEMES.read_text(encoding="utf-8"), PER_ARTICLE), encoding="utf-8"
+    )
+    env = dataclasses.replace(newsmon_env, themes_file=themes_file)
     started = time.monotonic()
     articles = article_stream(ARTICLES, f"two-{uuid.uuid4().hex[:8]}")
     ids = [a["id"] for a in articles]
-    expected = expected_pairs(articles, Tagger(load_theme_file(SHIPPED_THEMES)))
+    expected = expected_pairs(articles, Tagger(load_theme_file(SHIPPED_THEMES)), per_article=PER_ARTICLE)
     await faults.create_topics(env.bootstrap, env.prefix)
 
     workers = [WorkerProcess(env, tmp_path / f"worker-{slot}.log", slot=slot).start() for slot in (0, 1)]

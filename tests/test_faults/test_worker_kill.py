@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from pathlib import Path
@@ -12,24 +13,31 @@ import pytest
 from support import SHIPPED_THEMES, Env, WorkerProcess
 
 from agents.themes import Tagger, load_theme_file
-from streams.bench.faultcheck import article_stream, expected_pairs, figures
+from streams.bench.faultcheck import article_stream, expected_pairs, figures, per_article_variant
 from streams.kafka.topics import RAW
 from streams.sources.replay import to_record
 
 pytestmark = [pytest.mark.kafka, pytest.mark.faults]
+
+PER_ARTICLE = {"greenland"}
 
 ARTICLES = 2400
 RATE = 120.0  # articles/s: a stream still flowing when the worker is killed (it processes ~100/s)
 
 
 async def test_sigkill_mid_stream_loses_nothing(newsmon_env: Env, tmp_path: Path, faults: Any) -> None:
-    env = newsmon_env
+    # greenland alerts per article (both agents' alert paths under fault), the other themes once per story
+    themes_file = tmp_path / "themes.toml"
+    themes_file.write_text(
+        per_article_variant(SHIPPED_THEMES.read_text(encoding="utf-8"), PER_ARTICLE), encoding="utf-8"
+    )
+    env = dataclasses.replace(newsmon_env, themes_file=themes_file)
     # create_app sets broker_session_timeout=15 s: the group gives the dead worker's partitions
     # to the new one after 15 s instead of Faust's default 60 s.
     started = time.monotonic()
     articles = article_stream(ARTICLES, f"kill-{uuid.uuid4().hex[:8]}")
     ids = [a["id"] for a in articles]
-    expected = expected_pairs(articles, Tagger(load_theme_file(SHIPPED_THEMES)))
+    expected = expected_pairs(articles, Tagger(load_theme_file(SHIPPED_THEMES)), per_article=PER_ARTICLE)
     await faults.create_topics(env.bootstrap, env.prefix)
 
     first = WorkerProcess(env, tmp_path / "worker-1.log").start()

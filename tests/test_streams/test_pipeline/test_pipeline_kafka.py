@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from support import REPO, SHIPPED_THEMES, Env, WorkerProcess, collect, end_offsets, produce, values
 
-from agents.alerting import alert_id
+from agents.alerting import story_alert_id
 from agents.enrich import enrich
 from agents.records import RawArticle, encode
 from agents.seeds import parse_seed_file
@@ -90,7 +90,11 @@ async def test_seeds_alert_once_across_replays_and_a_restart(newsmon_env: Env, t
         assert set(alert) == CLOUDEVENT_KEYS
         assert alert["specversion"] == "1.0"
         assert set(alert["data"]) >= DATA_KEYS
-        assert alert["id"] == alert["data"]["alert_id"] == alert_id(alert["data"]["theme"], alert["data"]["article_id"])
+        # the shipped themes alert once per story; each seed is its own story, opened by the seed itself
+        assert alert["data"]["kind"] == "new_story"
+        assert alert["type"] == "io.newsmon.alert.new_story.v1"
+        story = alert["data"]["story_id"]
+        assert alert["id"] == alert["data"]["alert_id"] == story_alert_id("new_story", alert["data"]["theme"], story)
         assert record.key == alert["data"]["theme"].encode()
         for evidence in alert["data"]["evidence"]:
             assert evidence["end"] > evidence["start"] >= 0

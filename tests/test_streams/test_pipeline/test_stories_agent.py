@@ -172,3 +172,52 @@ async def test_a_different_story_gets_its_own_id_and_alert(pipeline: Fixture) ->
     )
     assert one["story_id"] != two["story_id"]
     assert kinds(sent["alerts"]).count(("new_story", "greenland")) == 2
+
+
+async def test_stories_expire_after_the_window_and_leave_no_keys() -> None:
+    """StorySteps over a plain dict: a copy after the window opens a new story; the old one's keys are gone."""
+    from agents.enrich import enrich
+    from agents.records import decode_raw_article
+    from streams.pipeline.delivery import InputRecord
+    from streams.pipeline.stories import StorySteps
+
+    themes = LiveThemes(parse_theme_text(THEMES, "inline"))
+    table: dict[str, str] = {}
+    alerts, tagged = Sent(), Sent()
+
+    async def send_tagged(record: dict[str, Any]) -> None:
+        await tagged.send(value=encode(record))
+
+    async def dead_letter(msg: InputRecord, stage: str, reason: str) -> dict[str, Any]:
+        raise AssertionError(reason)
+
+    steps = StorySteps(
+        table=table,
+        themes=themes,
+        alerts=alerts,
+        send_tagged=send_tagged,
+        dead_letter=dead_letter,
+        window_hours=2,
+        sources_threshold=3,
+        now=lambda: "t",
+    )
+
+    async def put(offset: int, url: str, when: str) -> dict[str, Any]:
+        article = decode_raw_article(raw(url, f"src-{offset}", "Trump and Greenland", BODY))
+        record = enrich(article, themes.tagger, processed_at=when)
+        return await steps.handle(InputRecord("enriched", 0, offset, None, encode(record)))
+
+    first = await put(0, "https://a.test/1", "2026-01-01T00:00:00Z")
+    joined = await put(1, "https://b.test/2", "2026-01-01T01:30:00Z")
+    assert joined["story_id"] == first["story_id"]
+    old_keys = {k for k in table if first["story_id"] in k or k.startswith(("b:", "a:"))}
+    later = await put(2, "https://c.test/3", "2026-01-01T06:00:00Z")  # 4.5 h after the story's last article
+    assert later["story_role"] == "new"
+    assert later["story_id"] != first["story_id"]
+    assert f"s:{first['story_id']}" not in table
+    assert not any(k in table for k in old_keys if k.startswith("a:"))
+    assert all(table[k] == later["story_id"] for k in table if k.startswith("b:"))
+    # the sweep keeps only the live story, its bands, its article and the bucket bookkeeping
+    assert {k[:2] for k in table} == {"s:", "b:", "a:", "x:"}
+    assert sum(1 for k in table if k.startswith("a:")) == 1
+    assert [e["data"]["kind"] for _k, e in alerts.records] == ["new_story", "new_story"]
