@@ -369,6 +369,49 @@ def test_the_command_builds_the_sink_from_its_options(
     assert sink.start == "latest"
 
 
+async def test_two_sinks_in_one_group_share_the_partitions(newsmon_env: Env, receiver: Receiver) -> None:
+    await create_topics(newsmon_env)
+    published = await publish(newsmon_env, 30)
+    by_id = {p.id: p for p in published}
+    gate = asyncio.Event()
+
+    async def plan(_r: Received, _n: int) -> web.StreamResponse:
+        if len(receiver.requests) > 5:
+            await gate.wait()  # the first sink holds its 6th alert until the second has joined
+        return web.Response(status=200)
+
+    receiver.plan = plan
+    first = Running(make_sink(newsmon_env, receiver.url))
+    second: Running | None = None
+    try:
+        await receiver.wait_for(lambda rs: len(rs) >= 6)
+        second = Running(make_sink(newsmon_env, receiver.url))  # joins: a rebalance mid-stream
+        await asyncio.wait_for(second.sink.ready.wait(), 60)
+        gate.set()
+        await receiver.wait_for(lambda rs: {r.key for r in rs} >= ids(published))
+        ends = await end_offsets(newsmon_env.bootstrap, [newsmon_env.topic(ALERTS)])
+        await asyncio.wait_for(_either_committed(first.sink, second.sink, ends), 30)
+    finally:
+        await first.stop()
+        if second is not None:
+            await second.stop()
+    for r in receiver.requests:
+        check_request(r, by_id)
+    assert set(receiver.keys()) == set(by_id)
+    assert first.sink.stats.delivered + second.sink.stats.delivered >= len(published)
+    assert second.sink.stats.delivered > 0, "the second sink took no partition"
+    await assert_all_committed(newsmon_env)
+
+
+async def _either_committed(a: WebhookSink, b: WebhookSink, ends: dict[TopicPartition, int]) -> None:
+    """Each partition committed to its end by one of the two sinks."""
+    for tp, end in ends.items():
+        waits = [asyncio.create_task(s.wait_committed({tp: end})) for s in (a, b)]
+        _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+
+
 # --- the command, killed and restarted ------------------------------------------------------
 
 
