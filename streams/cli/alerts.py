@@ -32,7 +32,7 @@ def check_kinds(_ctx: click.Context, _param: click.Parameter, kinds: tuple[str, 
     multiple=True,
     metavar="K",
     callback=check_kinds,
-    help="Only this alert kind, data.kind, e.g. theme_match (repeatable).",
+    help="Only this alert kind, data.kind, e.g. new_story (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print each alert as its raw CloudEvents JSON line.")
 @click.option(
@@ -58,7 +58,7 @@ def alerts(
     newsmon alerts --follow             new alerts as they arrive (Ctrl-C stops)
     newsmon alerts -f --from-beginning  all retained alerts, then keep following
     newsmon alerts --theme greenland --json | jq .data.title
-    newsmon alerts --kind theme_match --theme nato-article-5
+    newsmon alerts --kind new_story --theme nato-article-5
 
     Without --follow it reads everything retained and exits (so --from-beginning
     is implied). --theme and --kind combine: an alert must match both when

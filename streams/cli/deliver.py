@@ -114,7 +114,7 @@ def webhook(
 
     \b
     newsmon deliver webhook --url https://hooks.example.org/newsmon --secret-file ~/.newsmon-hook
-    newsmon deliver webhook --url http://127.0.0.1:8080/in --secret-file s --theme greenland --kind theme_match
+    newsmon deliver webhook --url http://127.0.0.1:8080/in --secret-file s --theme greenland --kind new_story
 
     Each alert is one POST of its CloudEvents JSON (Content-Type
     application/cloudevents+json) with the headers Newsmon-Signature
