@@ -124,11 +124,17 @@ class StorySteps:
             found = self.story(decision.story_id)
             assert found is not None  # assign only names live stories
             story = found
+            if story.first_article == article_id and known is None:
+                # the story this article opened, its article entry lost in a crash: still the opener
+                role = ROLE_NEW
         before = bucket_of(story.last_seen, BUCKET_SECONDS) if decision.role != ROLE_NEW else None
         story_themes = [m["theme"] for m in record.get("themes", []) if self._mode(m["theme"]) == ALERT_NEW_STORY]
+        # counted once: when it opens the story, or when it first joins it
+        first_time = known is None or known.get("story") != story.id
+        counted = decision.role == ROLE_NEW or (first_time and story.first_article != article_id)
         wanted = observe(
             story,
-            new_article=known is None or known.get("story") != story.id,
+            new_article=counted,
             lang=lang,
             source=str(record.get("source", "")),
             themes=story_themes,

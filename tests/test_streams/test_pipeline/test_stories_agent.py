@@ -221,3 +221,42 @@ async def test_stories_expire_after_the_window_and_leave_no_keys() -> None:
     assert {k[:2] for k in table} == {"s:", "b:", "a:", "x:"}
     assert sum(1 for k in table if k.startswith("a:")) == 1
     assert [e["data"]["kind"] for _k, e in alerts.records] == ["new_story", "new_story"]
+
+
+async def test_redelivery_after_a_partial_table_write_gives_the_same_answer_and_alert() -> None:
+    """The story reached the changelog, the article's entry did not: the redelivered opener is still the opener."""
+    from agents.enrich import enrich
+    from agents.records import decode_raw_article
+    from streams.pipeline.delivery import InputRecord
+    from streams.pipeline.stories import StorySteps
+
+    themes = LiveThemes(parse_theme_text(THEMES, "inline"))
+    table: dict[str, str] = {}
+    alerts = Sent()
+
+    async def send_tagged(record: dict[str, Any]) -> None:
+        pass
+
+    async def dead_letter(msg: InputRecord, stage: str, reason: str) -> dict[str, Any]:
+        raise AssertionError(reason)
+
+    steps = StorySteps(
+        table=table,
+        themes=themes,
+        alerts=alerts,
+        send_tagged=send_tagged,
+        dead_letter=dead_letter,
+        window_hours=48,
+        sources_threshold=3,
+        now=lambda: "t",
+    )
+    article = decode_raw_article(raw("https://a.test/1", "agency-a", "Trump and Greenland", BODY))
+    value = encode(enrich(article, themes.tagger, processed_at="2026-01-01T00:00:00Z"))
+    first = await steps.handle(InputRecord("enriched", 0, 7, None, value))
+    del table[f"a:{first['id']}"]
+    again = await steps.handle(InputRecord("enriched", 0, 7, None, value))
+    assert (again["story_id"], again["story_role"]) == (first["story_id"], "new")
+    assert again["alerts"] == first["alerts"]  # the same new_story alert id, sent again
+    assert json.loads(table[f"s:{first['story_id']}"])["articles"] == 1
+    later = await steps.handle(InputRecord("enriched", 0, 8, None, value))  # the same article replayed
+    assert (later["story_role"], later["alerts"]) == ("update", [])
