@@ -62,6 +62,8 @@ class _TextExtractor(HTMLParser):
 
 
 def looks_like_markup(text: str) -> bool:
+    if "<" not in text and "&" not in text:  # every tag or entity has one: a C-level scan instead of the regex
+        return False
     return bool(_TAG_HINT.search(text))
 
 

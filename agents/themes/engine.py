@@ -18,6 +18,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import ahocorasick
 import numpy as np
@@ -126,15 +127,33 @@ class _Context:
 
     def sentence_indexes(self, positions: list[int]) -> list[int]:
         """Per folded offset, the number of the sentence (of the original text) it is in."""
+        out: list[int] = self._sentence_array(positions).tolist()
+        return out
+
+    def first_per_sentence(self, hits: list[_Hit]) -> dict[int, _Hit]:
+        """Sentence number -> the first of ``hits`` in that sentence."""
+        keys = self._sentence_array([h[0] for h in hits])
+        if keys.size > 1 and bool(np.all(keys[1:] >= keys[:-1])):  # hits in text order: first of each run
+            firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+            return dict(zip(keys[firsts].tolist(), [hits[i] for i in firsts.tolist()], strict=True))
+        first: dict[int, _Hit] = {}
+        for h, key in zip(hits, keys.tolist(), strict=True):
+            first.setdefault(key, h)
+        return first
+
+    def _sentence_array(self, positions: list[int]) -> npt.NDArray[np.intp]:
         if not positions:
-            return []
+            return np.empty(0, dtype=np.intp)
         if self._sentence_starts is None:
             self._sentence_starts = np.asarray(sentence_starts(self.original), dtype=np.intp)
-        out: list[int] = np.searchsorted(self._sentence_starts, self.folded.starts(positions), side="right").tolist()
-        return out
+        starts = self.folded.starts(positions)
+        found: npt.NDArray[np.intp] = np.searchsorted(self._sentence_starts, starts, side="right")
+        return found
 
 
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'»”’)\]]*\s+|\n")
+_START, _END = itemgetter(0), itemgetter(1)
+_INITIALISM = re.compile(r"(?:\w\.)+\w")
 _ABBREVIATIONS = frozenset(
     (
         *("mr", "mrs", "ms", "dr", "st", "prof", "gen", "sen", "rep", "gov", "col", "lt", "sgt", "jr", "sr", "vs"),
@@ -149,17 +168,19 @@ def sentence_starts(text: str) -> list[int]:
     whitespace and a non-lowercase character, or a line break.  Initialisms ("U.S.") and
     common abbreviations ("Mr.", "Dr.") do not end a sentence."""
     starts: list[int] = []
+    n = len(text)
     for m in _SENTENCE_END.finditer(text):
         end = m.end()
-        if m.group() != "\n" and "\n" not in m.group():
-            if end < len(text) and text[end].islower():
+        group = m.group()
+        if "\n" not in group:
+            if end < n and text[end].islower():
                 continue
-            if m.group()[0] == ".":
+            if group[0] == ".":
                 before = text[max(0, m.start() - 12) : m.start()].split()
                 last = before[-1].lower() if before else ""
                 if (
                     last in _ABBREVIATIONS
-                    or re.fullmatch(r"(?:\w\.)+\w", last)  # U.S, e.g
+                    or _INITIALISM.fullmatch(last)  # U.S, e.g
                     or (len(last) == 1 and last.isalpha())  # J. (initial)
                 ):
                     continue
@@ -400,7 +421,9 @@ class Tagger:
         for si, hits in by_set.items():
             if si in excluded:
                 continue
-            hits.sort(key=lambda h: (h[0], -h[1]))
+            # by start, the longer first at the same start, ties in scan order: two stable C-level sorts
+            hits.sort(key=_END, reverse=True)
+            hits.sort(key=_START)
             kept: list[_Hit] = []
             reach = -1
             for hit in hits:
@@ -468,12 +491,7 @@ def _fire(rule: _CompiledRule, groups: list[list[_Hit]], veto: list[_Hit], conte
         sentences = context.sentence_indexes
         veto_keys = set(sentences([h[0] for h in veto]))
         # Per group: its first hit in each sentence.
-        firsts: list[dict[int, _Hit]] = []
-        for group in others:
-            first: dict[int, _Hit] = {}
-            for h, key in zip(group, sentences([h[0] for h in group]), strict=True):
-                first.setdefault(key, h)
-            firsts.append(first)
+        firsts = [context.first_per_sentence(group) for group in others]
         used: list[tuple[_Hit, ...]] = []
         for anchor, key in zip(anchors, sentences([h[0] for h in anchors]), strict=True):
             if key in veto_keys:
