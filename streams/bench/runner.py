@@ -29,7 +29,7 @@ from typing import Any
 from streams.bench.model import Result
 from streams.bench.stats import parse_target
 
-SECTIONS = ("langid", "tagging", "feeds", "e2e", "resources")
+SECTIONS = ("langid", "tagging", "enrich", "feeds", "e2e", "resources")
 MODES = ("full", "quick", "tiny")
 
 # Every name the issue asks for (#5); the JSON carries at least these, each with its baseline.
@@ -39,6 +39,7 @@ REQUIRED_NAMES = (
     "langid.baseline_accuracy",
     "tagging.speedup_1000",
     "tagging.growth_10_to_10000",
+    "enrich.cpu_ms_per_article",
     "e2e.throughput",
     "e2e.throughput_1proc",
     "e2e.throughput_2proc",
@@ -275,6 +276,15 @@ def run(
             return results
 
         attempt("tagging", tagging_section)
+    if "enrich" in sections:
+
+        def enrich_section() -> list[Result]:
+            from streams.bench import enrich
+
+            results: list[Result] = enrich.run(mode, say)
+            return results
+
+        attempt("enrich", enrich_section)
     if "feeds" in sections:
 
         def feeds_section() -> list[Result]:

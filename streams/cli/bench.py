@@ -12,7 +12,7 @@ import click
 
 from streams.cli import fail
 
-SECTION_CHOICES = ("langid", "tagging", "feeds", "e2e", "resources")
+SECTION_CHOICES = ("langid", "tagging", "enrich", "feeds", "e2e", "resources")
 
 
 @click.command()
@@ -59,6 +59,7 @@ def bench(
     Sections (in this order, one at a time):
       langid     language detection vs full-text langdetect (speed, accuracy)
       tagging    the theme engine vs one regex per theme, 10 to 10,000 themes
+      enrich     CPU per article of language + tagging + alert decisions, by step
       e2e        worker throughput and latency through a real broker, vs a
                  naive Faust pipeline and a pass-through Faust app
       resources  worker RSS growth, CPU per article, state size, profile
