@@ -125,6 +125,10 @@ def _register() -> None:
 
     main.add_command(feeds.feeds)
 
+    from streams.cli import dashboard
+
+    main.add_command(dashboard.dashboard)
+
     from streams.cli import deliver
 
     main.add_command(deliver.deliver)

@@ -174,6 +174,7 @@ class ArticleSteps:
 
     async def send_enriched(self, record: dict[str, Any]) -> None:
         """To the stories agent, which sends the tagged record with its story id."""
+        METRICS.articles_out.labels(self.pipeline.enriched.get_topic_name()).inc()
         await self.pipeline.enriched.send(key=record["id"].encode(), value=encode(record))
 
     async def send_tagged(self, record: dict[str, Any]) -> None:
