@@ -66,14 +66,15 @@ def make_alert(n: int, theme: str, kind: str) -> bytes:
 
 
 async def publish(env: Env, count: int, *, start: int = 0) -> list[Published]:
-    """``count`` alerts over every theme and kind, keyed by theme (so spread over partitions)."""
+    """``count`` alerts over every theme and kind, keyed by theme, the n-th on partition n % 3."""
     out: list[Published] = []
     async with make_producer(env.bootstrap) as producer:
         pending = []
         for n in range(start, start + count):
             theme, kind = THEMES[n % len(THEMES)], KINDS[(n // len(THEMES)) % len(KINDS)]
             body = make_alert(n, theme, kind)
-            fut = await producer.send(env.topic(ALERTS), body, key=theme.encode())
+            # round robin over the 3 partitions: every partition holds alerts, whatever the keys hash to
+            fut = await producer.send(env.topic(ALERTS), body, key=theme.encode(), partition=n % 3)
             pending.append((n, theme, kind, body, fut))
         for n, theme, kind, body, fut in pending:
             meta: RecordMetadata = await fut
