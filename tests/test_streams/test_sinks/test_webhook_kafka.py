@@ -194,8 +194,13 @@ async def test_500_then_success_and_429_with_retry_after(newsmon_env: Env, recei
 
     receiver.plan = plan
     running = Running(make_sink(newsmon_env, receiver.url))
+
+    def retried(rs: list[Received]) -> bool:
+        keys = [r.key for r in rs]
+        return set(keys) >= ids(published) and keys.count(flaky) >= 2 and keys.count(limited) >= 2
+
     try:
-        await receiver.wait_for(lambda rs: {r.key for r in rs} >= ids(published))
+        await receiver.wait_for(retried)
     finally:
         await running.stop()
     by_id = {p.id: p for p in published}
@@ -222,7 +227,9 @@ async def test_a_hanging_receiver_is_timed_out_and_retried(newsmon_env: Env, rec
     receiver.plan = plan
     running = Running(make_sink(newsmon_env, receiver.url, timeout=0.5))
     try:
-        await receiver.wait_for(lambda rs: {r.key for r in rs} >= ids(published))
+        await receiver.wait_for(
+            lambda rs: {r.key for r in rs} >= ids(published) and sum(r.key == slow for r in rs) >= 2
+        )
     finally:
         await running.stop()
     assert receiver.keys().count(slow) == 2
