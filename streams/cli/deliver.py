@@ -128,7 +128,8 @@ def webhook(
     only after a 2xx or an undelivered record: a restarted sink resumes where
     it left off and never skips an alert. Delivery is at-least-once: receivers
     de-duplicate on Idempotency-Key. SIGTERM or Ctrl-C stops after the POST in
-    flight (an alert waiting for a retry is left for the next run).
+    flight (an alert waiting for a retry is left for the next run); a second one
+    stops at once, leaving the alert in flight uncommitted.
 
     Exit status: 0 stopped, 1 no broker, an unreachable cluster, a missing
     topic or a Kafka error, 2 bad options, secret file or settings.
@@ -193,12 +194,23 @@ def webhook(
 
 @contextmanager
 def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``stop``: the sink finishes the POST in flight and returns."""
+    """The first SIGINT/SIGTERM sets ``stop``: the sink finishes the POST in flight and returns.
+
+    A second one acts at once (Ctrl-C interrupts, SIGTERM terminates); the alert in flight
+    is then left uncommitted and sent again by the next run.
+    """
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
+
+    def first() -> None:
+        stop.set()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        installed.clear()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, first)
         except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
             continue
         installed.append(sig)

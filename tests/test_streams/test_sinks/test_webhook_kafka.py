@@ -530,7 +530,7 @@ async def test_sigterm_finishes_the_post_in_flight_and_commits_it(
     assert proc.proc is not None
     proc.proc.send_signal(signal.SIGTERM)
     answer.set()
-    code = await proc.terminate()
+    code = await asyncio.wait_for(proc.proc.wait(), 30)
     assert code == 0, log.read_text()
     assert receiver.keys() == [published[0].id]
     assert (await committed(newsmon_env))[published[0].tp] == published[0].offset + 1
