@@ -17,7 +17,6 @@ from agents.alerting import ALERT_KIND_NEW_STORY, ALERT_KIND_THEME_MATCH, alert_
 from agents.enrich import TaggerLike, enrich
 from agents.records import RawArticle
 from agents.seeds import parse_seed_file
-from agents.stories import story_id_for
 from streams.settings import REPO_ROOT
 
 REPO = REPO_ROOT
@@ -124,9 +123,9 @@ class Observed:
             pair = (theme, str(data["article_id"]))
             derived = alert_id(*pair)
         elif kind == ALERT_KIND_NEW_STORY:
+            # the alert names the story's first article that matched the theme (its title is the story's)
             pair = (theme, STORY + str(data["title"]))
-            # the story's id comes from its first article, the one a new_story alert names
-            derived = story_alert_id(kind, theme, story) if story == story_id_for(str(data["article_id"])) else ""
+            derived = story_alert_id(kind, theme, story) if story.startswith("st-") else ""
         else:
             reason = str(data.get("reason", ""))
             pair = (theme, f"{kind}:{data['title']}:{reason}")
