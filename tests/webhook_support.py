@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from streams.processes import Deployment
 
 REPO = Path(__file__).resolve().parent.parent
 ALERTS_DOC = REPO / "docs" / "alerts.md"
@@ -104,3 +108,37 @@ class Receiver:
         """Answer nothing until ``release`` (then 200): a receiver that hangs."""
         await self.release.wait()
         return web.Response(status=200)
+
+
+class Deliverer:
+    """``newsmon deliver webhook`` as a subprocess of this test."""
+
+    def __init__(self, env: Deployment, url: str, secret: Path, log: Path, *extra: str) -> None:
+        self.args = [
+            sys.executable, "-m", "streams", "deliver", "webhook", "--url", url, "--secret-file", str(secret),
+            "--group", f"{env.prefix}webhook", "--backoff", "0.05", "--backoff-max", "0.1", *extra,
+        ]  # fmt: skip
+        self.env = env.environ()
+        self.log = log
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> Deliverer:
+        with open(self.log, "ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.args, env=self.env, stdout=out, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL
+            )
+        return self
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        await self.proc.wait()
+
+    async def terminate(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            self.proc.kill()
+            raise AssertionError(f"no exit within {timeout}s of SIGTERM:\n{self.log.read_text()}") from None

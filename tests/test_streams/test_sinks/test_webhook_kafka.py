@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from aiohttp import web
 from aiokafka.structs import RecordMetadata, TopicPartition
 from support import Env, collect, produce, values
-from webhook_support import Received, Receiver, docs_verify
+from webhook_support import Deliverer, Received, Receiver, docs_verify
 
 from agents.delivery import AlertFilter, RetryPolicy
 from agents.records import encode
@@ -421,40 +420,6 @@ async def _either_committed(a: WebhookSink, b: WebhookSink, ends: dict[TopicPart
 
 
 # --- the command, killed and restarted ------------------------------------------------------
-
-
-class Deliverer:
-    """``newsmon deliver webhook`` as a subprocess of this test."""
-
-    def __init__(self, env: Env, url: str, secret: Path, log: Path, *extra: str) -> None:
-        self.args = [
-            sys.executable, "-m", "streams", "deliver", "webhook", "--url", url, "--secret-file", str(secret),
-            "--group", f"{env.prefix}webhook", "--backoff", "0.05", "--backoff-max", "0.1", *extra,
-        ]  # fmt: skip
-        self.env = env.environ()
-        self.log = log
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> Deliverer:
-        with open(self.log, "ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                *self.args, env=self.env, stdout=out, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL
-            )
-        return self
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        await self.proc.wait()
-
-    async def terminate(self, timeout: float = 30) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.proc.wait(), timeout)
-        except TimeoutError:
-            self.proc.kill()
-            raise AssertionError(f"no exit within {timeout}s of SIGTERM:\n{self.log.read_text()}") from None
 
 
 @pytest.fixture
