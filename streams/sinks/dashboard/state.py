@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents.records import document_text
-from agents.text import strip_markup
 
 MAX_ALERTS = 1000
 MAX_ARTICLES = 2000
@@ -79,8 +78,9 @@ def alert_view(event: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def article_view(record: Mapping[str, Any], max_text: int = MAX_TEXT) -> dict[str, Any]:
-    # Evidence offsets index the text the tagger read (``text_basis``): title, blank line, body, markup stripped.
-    text = document_text(strip_markup(str(record.get("title") or "")), strip_markup(str(record.get("body") or "")))
+    # Evidence offsets index the text the tagger read (``text_basis``): title, blank line, body, markup
+    # stripped; a tagged record already carries the stripped title and body (agents.enrich).
+    text = document_text(str(record.get("title") or ""), str(record.get("body") or ""))
     return {
         "id": str(record.get("id", "")),
         "title": str(record.get("title") or ""),

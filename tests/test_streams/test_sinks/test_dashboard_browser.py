@@ -20,7 +20,6 @@ from support import REPO, Env, collect, values
 from web_support import ServedProcess, settle, total, wait_ready, web_worker
 
 from agents.records import article_id, document_text
-from agents.text import strip_markup
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="Playwright's Python package is not installed")
 
@@ -153,14 +152,14 @@ async def in_browser(
             await page.wait_for_selector("#story mark")
             marks = await page.eval_on_selector_all("#story mark", "ms => ms.map(m => m.textContent)")
             record = records[first["article_id"]]
-            text = document_text(strip_markup(record["title"]), strip_markup(record["body"]))
+            text = document_text(record["title"], record["body"])  # the tagged record's text is stripped already
             for e in first["evidence"]:
                 assert any(text[e["start"] : e["end"]] in m for m in marks), (e, marks)
             assert await page.text_content("#story h3") == first["title"]
             await page.wait_for_selector("#themes .theme[data-theme='greenland']")
             await page.wait_for_function("document.querySelector('#volume polyline') !== null")
             shot = Path(os.environ.get("NEWSMON_DASHBOARD_SCREENSHOT") or tmp_path / "dashboard.png")
-            await page.screenshot(path=str(shot), full_page=True)
+            await page.screenshot(path=str(shot))
 
             # 3. a newly replayed on-theme article appears without a reload, on top
             live_id = article_id(url=None, title=LIVE["title"], body=LIVE["body"])
