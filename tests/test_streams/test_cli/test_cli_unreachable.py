@@ -38,6 +38,7 @@ COMMANDS: dict[str, list[str]] = {
     "bench, every section": ["bench", "--quick"],
     "replay": ["replay", str(REPO / "seeds")],
     "broker status": ["broker", "status"],
+    "dashboard": ["dashboard"],
 }
 
 
