@@ -110,6 +110,20 @@ def server_properties(*, port: int, controller_port: int, data_dir: Path) -> str
     return "".join(f"{key}={value}\n" for key, value in lines.items())
 
 
+def new_cluster_id(random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """16 random bytes, URL-safe base64 without padding (what ``random-uuid`` prints).
+
+    An id that starts with ``-`` is drawn again: the storage tool would read it as an option
+    (``format -t -Abc...`` fails with "--cluster-id expected one argument").
+    """
+    import base64
+
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random_bytes()).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -368,10 +382,7 @@ class EmbeddedBroker:
 
     @staticmethod
     def _new_cluster_id() -> str:
-        # Kafka cluster ids are 16 random bytes, URL-safe base64 without padding (what random-uuid prints).
-        import base64
-
-        return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        return new_cluster_id()
 
     def _java_cmd(self, java: str, jars: Path, main: str, *args: str, heap: str = "256m") -> list[str]:
         return [

@@ -15,6 +15,7 @@ from streams.kafka.embedded import (
     BrokerError,
     EmbeddedBroker,
     choose_port,
+    new_cluster_id,
     parse_java_major,
     server_properties,
 )
@@ -255,3 +256,11 @@ def test_a_stale_pid_file_is_not_our_broker(settings: Settings) -> None:
     broker.home.mkdir(parents=True)
     broker.pid_file.write_text("1")  # pid 1 exists but is not this state dir's broker
     assert broker.status().running is False
+
+
+def test_cluster_ids_never_start_with_a_dash() -> None:
+    draws = iter([b"\xf8" + bytes(15), b"\x00" * 16])  # the first encodes to "-A...", the second to "AAAA..."
+    assert new_cluster_id(lambda: next(draws)) == "A" * 22
+    ids = {new_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
