@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -16,6 +13,7 @@ import click
 from agents.delivery import AlertFilter, RetryPolicy, check_url, redact_url
 from streams.cli import EXIT_KAFKA, fail
 from streams.cli.alerts import check_kinds
+from streams.cli.signals import stop_on_signals
 from streams.kafka.cluster import BrokerError, require_reachable
 from streams.kafka.topics import ALERTS, ALERTS_UNDELIVERED, specs, topic_name
 from streams.settings import get_settings
@@ -173,7 +171,7 @@ def webhook(
 
     async def run() -> None:
         stop = asyncio.Event()
-        with _stop_on_signals(stop):
+        with stop_on_signals(stop):
             await sink.run(stop)
 
     try:
@@ -190,32 +188,3 @@ def webhook(
         f"{stats.skipped} filtered out, {stats.repeats} repeated ids skipped",
         err=True,
     )
-
-
-@contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """The first SIGINT/SIGTERM sets ``stop``: the sink finishes the POST in flight and returns.
-
-    A second one acts at once (Ctrl-C interrupts, SIGTERM terminates); the alert in flight
-    is then left uncommitted and sent again by the next run.
-    """
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-
-    def first() -> None:
-        stop.set()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        installed.clear()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, first)
-        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
-            continue
-        installed.append(sig)
-    try:
-        yield
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ from agents.feeds.config import FeedsFileError, FeedSpec, load_feeds_file, merge
 from agents.feeds.opml import parse_opml
 from agents.text import for_terminal
 from streams.cli import fail
+from streams.cli.signals import stop_on_signals
 from streams.kafka.cluster import BrokerError
 from streams.kafka.cluster import bootstrap_servers as resolve_bootstrap
 from streams.kafka.consumers import MissingTopic, read_to_end
@@ -190,7 +188,7 @@ def run(feeds_file: Path | None, bootstrap_servers: str | None, web: bool) -> No
 
     async def main() -> None:
         stop = asyncio.Event()
-        with _stop_on_signals(stop):
+        with stop_on_signals(stop):
             await poll_feeds(
                 bootstrap,
                 specs_,
@@ -211,31 +209,6 @@ def run(feeds_file: Path | None, bootstrap_servers: str | None, web: bool) -> No
     except BindError as exc:
         fail(f"/metrics server: {exc.strerror} (NEWSMON_FEEDS_WEB_PORT; --no-web to skip)")
     click.echo("newsmon: stopped", err=True)
-
-
-@contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """The first SIGINT/SIGTERM sets ``stop``; a second SIGINT interrupts at once."""
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-
-    def first() -> None:
-        stop.set()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        installed.clear()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, first)
-        except (ValueError, RuntimeError, NotImplementedError):
-            continue
-        installed.append(sig)
-    try:
-        yield
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 def _latest_statuses(records: list[Any]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:

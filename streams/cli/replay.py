@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -16,6 +14,7 @@ from tqdm import tqdm
 from agents.seeds import SeedFileError
 from agents.text import escape_controls
 from streams.cli import fail
+from streams.cli.signals import stop_on_signals
 from streams.kafka.cluster import BrokerError, require_reachable
 from streams.kafka.topics import RAW, TopicSpec, specs, topic_name
 from streams.settings import check_bootstrap, get_settings
@@ -170,7 +169,7 @@ async def _replay_until_signal(
     on_published: Callable[[int], object],
 ) -> ReplayStats:
     stop = asyncio.Event()
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         return await run_replay(
             bootstrap,
             topic,
@@ -181,28 +180,3 @@ async def _replay_until_signal(
             stop=stop,
             on_published=on_published,
         )
-
-
-@contextmanager
-def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
-    """The first SIGINT/SIGTERM sets ``stop`` (a clean stop); a second SIGINT interrupts at once."""
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-
-    def first(signum: signal.Signals) -> None:
-        stop.set()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        installed.clear()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, first, sig)
-        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
-            continue
-        installed.append(sig)
-    try:
-        yield
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
