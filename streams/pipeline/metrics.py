@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.exposition import generate_latest
 
 from streams.kafka.consumers import committed_offsets, end_offsets
+from streams.pipeline.delivery import bootstrap_of
 
 log = logging.getLogger("newsmon.metrics")
 
@@ -112,7 +113,7 @@ def install(app: faust.App, *, raw_topic: str, themes_ready: asyncio.Event, metr
         tps = sorted(health.partitions)
         if not tps:
             return
-        bootstrap = ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
+        bootstrap = bootstrap_of(app)
         ends = await end_offsets(bootstrap, [raw_topic])
         committed = await committed_offsets(bootstrap, app.conf.id, tps)
         metrics.lag.clear()

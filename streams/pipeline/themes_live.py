@@ -24,7 +24,7 @@ from agents.records import InvalidRecord, decode_json, encode
 from agents.text import for_terminal
 from agents.themes import Tagger, Theme, ThemeFileError, theme_from_record, theme_to_record
 from agents.themes.parse import check_theme_set, pattern_bytes
-from streams.kafka.consumers import TopicReader, read_to_end, standalone_consumer, topic_partitions
+from streams.kafka.consumers import TopicReader, end_offsets, read_to_end
 from streams.kafka.producer import make_producer
 
 log = logging.getLogger("newsmon.themes")
@@ -177,14 +177,7 @@ async def publish_themes(bootstrap: str, topic: str, themes: Sequence[Theme], re
 
 async def seed_if_empty(bootstrap: str, topic: str, themes: Sequence[Theme]) -> bool:
     """Publish ``themes`` when the topic holds nothing yet (first start).  True when it seeded."""
-    consumer = standalone_consumer(bootstrap)
-    await consumer.start()
-    try:
-        tps = await topic_partitions(bootstrap, [topic])
-        end = await consumer.end_offsets(tps)
-    finally:
-        await consumer.stop()
-    if any(end.values()):
+    if any((await end_offsets(bootstrap, [topic])).values()):
         return False
     await publish_themes(bootstrap, topic, themes)
     log.info("seeded %s with %d themes from the theme file", topic, len(themes))

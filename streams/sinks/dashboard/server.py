@@ -18,11 +18,9 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
-from aiokafka.structs import TopicPartition
 
-from streams.kafka.consumers import MissingTopic, standalone_consumer, topic_partitions
+from streams.kafka.consumers import MissingTopic, TopicReader, topic_partitions
 from streams.kafka.topics import ALERTS, FEEDS_STATUS, TAGGED, THEMES, topic_name
 from streams.settings import Settings
 from streams.sinks.dashboard.state import DashboardState, Topics
@@ -67,46 +65,31 @@ class Dashboard:
                 log.warning("dashboard reader: %s; retrying in %.0fs", exc, RETRY_TOPICS)
                 await asyncio.sleep(RETRY_TOPICS)
 
-    async def _partitions(self) -> list[TopicPartition]:
+    async def _topics(self) -> list[str]:
+        """The topics to read: all four, but news.feeds.status only where feeds have written it."""
         t = self.state.topics
-        found: list[TopicPartition] = []
-        for name in (t.themes, t.alerts, t.tagged, t.feeds_status):
-            try:
-                found += await topic_partitions(self.bootstrap, [name])
-            except MissingTopic:
-                if name != t.feeds_status:  # no feeds configured is normal
-                    raise
-        return found
+        names = [t.themes, t.alerts, t.tagged]
+        try:
+            await topic_partitions(self.bootstrap, [t.feeds_status])
+        except MissingTopic:  # no feeds configured is normal
+            return names
+        return [*names, t.feeds_status]
 
     async def _read_once(self) -> None:
-        tps = await self._partitions()
-        consumer: AIOKafkaConsumer = standalone_consumer(self.bootstrap)
-        await consumer.start()
-        try:
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = dict(await consumer.end_offsets(tps))
-            pending = {tp for tp, end in ends.items() if end > 0}
-            if not pending:
+        async with TopicReader(self.bootstrap, await self._topics(), max_records=2000) as reader:
+            if reader.caught_up:
                 self.caught_up.set()
-            while True:
-                batch = await consumer.getmany(timeout_ms=500, max_records=2000)
-                for tp, records in batch.items():
-                    for record in records:
-                        event = self.state.apply(tp.topic, record.key, record.value)
-                        if event is not None and self.caught_up.is_set():
-                            self.broadcast(*event)
-                    if pending and records and records[-1].offset + 1 >= ends.get(tp, 0):
-                        pending.discard(tp)
-                if pending:
-                    pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
-                if not pending and not self.caught_up.is_set():
+            async for batch in reader.batches(follow=True):
+                live = self.caught_up.is_set()  # what arrives while catching up is state, not news
+                for record in batch:
+                    event = self.state.apply(record.topic, record.key, record.value)
+                    if event is not None and live:
+                        self.broadcast(*event)
+                if reader.caught_up and not live:
                     self.caught_up.set()
                     log.info(
                         "dashboard caught up: %d alerts, %d themes", len(self.state.alerts), len(self.state.themes)
                     )
-        finally:
-            await consumer.stop()
 
     # ----------------------------------------------------------------- browsers
 
