@@ -164,19 +164,32 @@ class GapReader:
         self.max_bytes = max_bytes
         self._consumer: AIOKafkaConsumer | None = None
 
-    async def read(self, tp: Any, start: int, end: int, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
-        """Records with ``start <= offset < end`` (fewer if the log has none there)."""
-        if end <= start:
-            return []
+    async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            self._consumer = AIOKafkaConsumer(
+            consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap,
                 group_id=None,
                 enable_auto_commit=False,
                 max_partition_fetch_bytes=self.max_bytes,
             )
-            await self._consumer.start()
-        consumer = self._consumer
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer
+
+    async def log_start(self, tps: Iterable[Any]) -> dict[Any, int]:
+        """The first offset each partition's log holds now (where a group without a commit starts)."""
+        wanted = {TopicPartition(tp.topic, tp.partition): tp for tp in tps}
+        if not wanted:
+            return {}
+        consumer = await self._started()
+        offsets = await consumer.beginning_offsets(list(wanted))
+        return {tp: int(offsets[plain]) for plain, tp in wanted.items()}
+
+    async def read(self, tp: Any, start: int, end: int, timeout: float = 30.0) -> list[ConsumerRecord[bytes, bytes]]:
+        """Records with ``start <= offset < end`` (fewer if the log has none there)."""
+        if end <= start:
+            return []
+        consumer = await self._started()
         part = TopicPartition(tp.topic, tp.partition)
         consumer.assign([part])
         consumer.seek(part, start)

@@ -122,12 +122,44 @@ def rewind_points(
     return rewind
 
 
-class FetchGuard:
-    """Mixin for Faust's aiokafka consumer: records fetched but not delivered are fetched again.
+def commit_ceiling(
+    offsets: Mapping[Any, int], ledgers: Iterable[Mapping[Any, int]], committed: Mapping[Any, int | None]
+) -> dict[Any, int]:
+    """The offsets Faust wants to commit, none past its partition's next unprocessed record.
 
-    Must come before the consumer class in the bases: it wraps ``_wait_next_records``
-    and ``getmany`` of the class after it.
+    ``ledgers``: the next expected offset per partition of each guarded input topic.  Faust
+    acknowledges events it skipped while the flow was suspended, and would commit past
+    them (a partition moving to another worker would then never see them); a commit is
+    lowered to the ledger, and dropped where that is not past the ``committed`` offset.
     """
+    out: dict[Any, int] = {}
+    for tp, offset in offsets.items():
+        limit = min((ledger[tp] for ledger in ledgers if tp in ledger), default=None)
+        if limit is not None and offset > limit:
+            log.warning(
+                "not committing %s[%s] at %s: input from %s is not processed yet", tp.topic, tp.partition, offset, limit
+            )
+            offset = limit
+            before = committed.get(tp)
+            if before is not None and offset <= before:
+                continue
+        out[tp] = offset
+    return out
+
+
+class FetchGuard:
+    """Mixin for Faust's aiokafka consumer: records fetched but not delivered are fetched again,
+    and no commit goes past input the agents have not processed.
+
+    Must come before the consumer class in the bases: it wraps ``_wait_next_records``,
+    ``getmany`` and ``_filter_committable_offsets`` of the class after it.  The ledgers are
+    those of the app's delivery guards (``app.newsmon_ledgers``, filled by ``DeliveryGuard.install``).
+    """
+
+    def _filter_committable_offsets(self, tps: Iterable[Any]) -> dict[Any, int]:
+        offsets: dict[Any, int] = super()._filter_committable_offsets(tps)  # type: ignore[misc]
+        ledgers = [p.expected for p in getattr(self.app, "newsmon_ledgers", ())]  # type: ignore[attr-defined]
+        return commit_ceiling(offsets, ledgers, self._committed_offset) if ledgers else offsets  # type: ignore[attr-defined]
 
     _fetched: Any = None
     _undelivered: dict[Any, int]
@@ -222,6 +254,8 @@ class CommittedOffsets:
 class _Gaps(Protocol):
     async def read(self, tp: Any, start: int, end: int) -> Sequence[Any]: ...
 
+    async def log_start(self, tps: Iterable[Any]) -> Mapping[Any, int]: ...
+
 
 class _Committed(Protocol):
     async def read(self, group: str, tps: Iterable[Any]) -> Mapping[Any, int | None]: ...
@@ -271,6 +305,9 @@ class DeliveryGuard:
         self.activity = Activity(last_done=clock())
 
     def install(self) -> None:
+        if not hasattr(self.app, "newsmon_ledgers"):
+            self.app.newsmon_ledgers = []
+        self.app.newsmon_ledgers.append(self.progress)  # read by FetchGuard before each commit
         self.app.on_partitions_assigned.connect(self.on_assigned)
         self.app.timer(AUDIT_INTERVAL)(self.audit)
 
@@ -290,6 +327,8 @@ class DeliveryGuard:
     async def admit(self, message: Any, event: Any = None) -> list[InputRecord]:
         """The records to process for one stream message: a skipped range before it, then itself."""
         tp = message.tp
+        if tp not in self.progress.expected:
+            await self.resolve({tp})
         expected = self.progress.expected.get(tp)
         out: list[InputRecord] = []
         if self.progress.observe(tp, message.offset) == "gap" and expected is not None:
@@ -307,14 +346,28 @@ class DeliveryGuard:
     # ---------------------------------------------------------------- assignment and audit
 
     async def on_assigned(self, _app: Any, assigned: set[Any], **_: Any) -> None:
-        mine = {tp for tp in assigned if tp.topic == self.topic_name}
-        self.progress.on_revoked(self.progress.assigned - mine)
+        self.progress.on_assigned(tp for tp in assigned if tp.topic == self.topic_name)
+
+    async def resolve(self, tps: set[Any]) -> None:
+        """Give the ledger the start of partitions it has no place for (see :meth:`start_offsets`)."""
         try:
-            committed = await self.committed.read(self.app.conf.id, mine)
-        except KafkaError as exc:  # broker unreachable: track from the first event instead
+            self.progress.start(await self.start_offsets(tps))
+        except KafkaError as exc:  # broker unreachable: track from the next event instead
             log.warning("cannot read committed offsets (%s); tracking progress from the next event", exc)
-            committed = dict.fromkeys(mine)
-        self.progress.on_assigned(committed)
+
+    async def start_offsets(self, tps: set[Any]) -> dict[Any, int | None]:
+        """Where the group resumes each partition: its committed offset, else the log's first offset.
+
+        A partition the group has never committed is read from its log start (Faust's
+        ``auto_offset_reset`` is ``earliest``), so the ledger starts there too: a record the
+        stream skips before the first one it delivers is a gap like any other, and an idle
+        agent with input on such a partition is noticed by the audit.
+        """
+        committed = dict(await self.committed.read(self.app.conf.id, tps))
+        fresh = [tp for tp in tps if committed.get(tp) is None]
+        if fresh:
+            committed.update(await self.gaps.log_start(fresh))
+        return committed
 
     @property
     def topic_name(self) -> str:
@@ -344,6 +397,8 @@ class DeliveryGuard:
         seeks: list[tuple[Any, int]] = []
         if not progress.assigned:
             return seeks
+        if unknown := progress.unknown():  # assigned, but no event has arrived yet
+            await self.resolve(unknown)
         if not self.activity.busy and self.clock() - self.activity.last_done > self.stall_seconds:
             for tp in sorted(progress.assigned):
                 expected = progress.expected.get(tp)

@@ -26,22 +26,27 @@ class Progress(Generic[TP]):
     expected: dict[TP, int] = field(default_factory=dict)
     assigned: set[TP] = field(default_factory=set)
 
-    def on_assigned(self, committed: Mapping[TP, int | None]) -> None:
-        """Start (or resume) tracking partitions at their committed offsets.
+    def on_assigned(self, tps: Iterable[TP]) -> None:
+        """A new assignment: partitions it adds start unknown, partitions it keeps keep their place.
 
-        A partition this worker held before keeps the lower of what it knew and the
-        committed offset, so a skip committed during a rebalance is still caught.
+        The start of an added partition (where the group resumes it) is looked up when its
+        first event arrives, or by the audit, and given to :meth:`start`: looking it up here
+        would race with events that Faust already delivers while the assignment completes.
         """
-        for tp, offset in committed.items():
-            self.assigned.add(tp)
-            if offset is None:
-                continue
-            known = self.expected.get(tp)
-            self.expected[tp] = offset if known is None else min(known, offset)
+        now = set(tps)
+        for tp in now - self.assigned:
+            self.expected.pop(tp, None)
+        self.assigned = now
 
-    def on_revoked(self, tps: Iterable[TP]) -> None:
-        for tp in tps:
-            self.assigned.discard(tp)
+    def start(self, offsets: Mapping[TP, int | None]) -> None:
+        """Where tracking begins for partitions whose place is not known yet (None: at the next event)."""
+        for tp, offset in offsets.items():
+            if offset is not None and tp not in self.expected:
+                self.expected[tp] = offset
+
+    def unknown(self) -> set[TP]:
+        """Assigned partitions whose place is not known yet."""
+        return {tp for tp in self.assigned if tp not in self.expected}
 
     def observe(self, tp: TP, offset: int) -> Observation:
         """Classify an event at ``offset``; advance only when it is the next one."""

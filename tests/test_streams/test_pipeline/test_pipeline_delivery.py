@@ -19,6 +19,7 @@ from streams.pipeline.delivery import (
     DeliveryGuard,
     FetchGuard,
     InputRecord,
+    commit_ceiling,
     guard_delivery,
     rewind_points,
 )
@@ -133,6 +134,9 @@ class FakeGaps:
         self.reads.append((tp, start, end))
         return [SimpleNamespace(offset=o, key=f"k{o}".encode(), value=b"v") for o in self.log[tp] if start <= o < end]
 
+    async def log_start(self, tps: Iterable[TP]) -> Mapping[TP, int]:
+        return {tp: min(self.log.get(tp) or [0]) for tp in tps}
+
 
 class FakeCommitted:
     def __init__(self) -> None:
@@ -213,6 +217,44 @@ async def test_the_first_event_after_assignment_is_checked_against_the_committed
     assert got == [(0, 3), (0, 4), (0, 5), (0, 6)]
 
 
+async def test_a_partition_without_a_commit_is_tracked_from_its_log_start() -> None:
+    # A fresh group starts at the log start; a stream that skips the first records of such a
+    # partition must not make its first delivered record the ledger's starting point.
+    gaps = FakeGaps({P0: range(3, 20)})  # offsets 0..2 are gone (retention)
+    guard, committed, _consumer, _clock = make_guard(gaps)
+    await assign(guard, committed, {P0: None})
+    got = await offsets(guard.records(FakeStream([message(P0, 7)])))
+    assert got == [(0, 3), (0, 4), (0, 5), (0, 6), (0, 7)]
+    assert guard.progress.expected[P0] == 8
+
+
+async def test_a_kept_partition_keeps_its_place_and_an_added_one_starts_at_the_committed_offset() -> None:
+    guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(20), P1: range(20)}))
+    await assign(guard, committed, {P0: 0})
+    await offsets(guard.records(FakeStream([message(P0, 0), message(P0, 1)])))
+    # Faust may deliver events while the assignment's signal is still being handled: no
+    # lookup happens there, so nothing can move the place of P0 back behind processed input.
+    committed.offsets[P1] = 5
+    await guard.on_assigned(None, {P0, P1})
+    assert guard.progress.expected == {P0: 2}
+    got = await offsets(guard.records(FakeStream([message(P0, 2), message(P1, 6)])))
+    assert got == [(0, 2), (1, 5), (1, 6)]
+    # revoked, then assigned again: its place is looked up afresh
+    await guard.on_assigned(None, {P1})
+    committed.offsets[P0] = 9
+    await guard.on_assigned(None, {P0, P1})
+    assert await offsets(guard.records(FakeStream([message(P0, 9)]))) == [(0, 9)]
+
+
+async def test_the_audit_refetches_a_never_committed_partition_that_delivered_nothing() -> None:
+    guard, committed, consumer, clock = make_guard(FakeGaps({P0: range(10), P1: range(10)}))
+    await assign(guard, committed, {P0: None, P1: None})
+    await offsets(guard.records(FakeStream([message(P0, 0)])))
+    consumer.highwaters[P1] = 10  # input on P1, none of it ever delivered
+    clock.now += 6
+    assert await guard.audit_once() == [(P1, 0)]
+
+
 async def test_redeliveries_pass_through_and_do_not_move_the_ledger_back() -> None:
     guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(10)}))
     await assign(guard, committed, {P0: 0})
@@ -273,3 +315,43 @@ async def test_revoked_partitions_leave_the_audit() -> None:
     await assign(guard, committed, {P0: 0, P1: 0})
     await guard.on_assigned(None, {P1})
     assert guard.progress.assigned == {P1}
+
+
+# --------------------------------------------------------------------------- 3, prevented: no commit past the ledger
+
+
+def test_commit_ceiling_lowers_a_commit_to_the_next_unprocessed_record() -> None:
+    ledgers = [{P0: 4}, {TP("news.articles.enriched", 0): 9}]
+    offsets = {P0: 10, P1: 7, TP("news.articles.enriched", 0): 9}
+    # P0: the stream acknowledged 4..9 without the agent seeing them; P1 has no ledger
+    assert commit_ceiling(offsets, ledgers, {}) == {P0: 4, P1: 7, TP("news.articles.enriched", 0): 9}
+    # lowered to or below what is committed already: nothing to commit for that partition
+    assert commit_ceiling(offsets, ledgers, {P0: 4}) == {P1: 7, TP("news.articles.enriched", 0): 9}
+    assert commit_ceiling({P0: 3}, ledgers, {P0: 1}) == {P0: 3}  # behind the ledger: unchanged
+
+
+class FaustLikeCommitter:
+    """Stands in for faust's consumer: commits every acknowledged offset, skipped ones included."""
+
+    def __init__(self, app: Any, acked: Mapping[TP, int]) -> None:
+        self.app = app
+        self.acked = acked
+        self._committed_offset: dict[TP, int | None] = {}
+
+    def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        return {tp: self.acked[tp] for tp in tps if tp in self.acked}
+
+
+class GuardedCommitter(FetchGuard, FaustLikeCommitter):
+    pass
+
+
+async def test_the_consumer_never_commits_past_a_guards_ledger() -> None:
+    guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(20), P1: range(20)}))
+    guard.app.on_partitions_assigned = SimpleNamespace(connect=lambda _receiver: None)
+    guard.app.timer = lambda _interval: lambda fun: fun
+    guard.install()  # registers the guard's ledger with the app
+    await assign(guard, committed, {P0: 0, P1: 0})
+    await offsets(guard.records(FakeStream([message(P0, 0), message(P0, 1), message(P1, 0)])))
+    consumer = GuardedCommitter(guard.app, {P0: 12, P1: 1})  # faust acked P0 up to 11: 2..11 were skipped
+    assert consumer._filter_committable_offsets([P0, P1]) == {P0: 2, P1: 1}
