@@ -9,7 +9,15 @@ from typing import Any
 ALERT_KIND_THEME_MATCH = "theme_match"
 ALERT_KIND_NEW_STORY = "new_story"
 ALERT_KIND_STORY_ESCALATION = "story_escalation"
-ALERT_KINDS = (ALERT_KIND_THEME_MATCH, ALERT_KIND_NEW_STORY, ALERT_KIND_STORY_ESCALATION)
+ALERT_KIND_SPIKE = "spike"
+ALERT_KIND_DIGEST = "digest"
+ALERT_KINDS = (
+    ALERT_KIND_THEME_MATCH,
+    ALERT_KIND_NEW_STORY,
+    ALERT_KIND_STORY_ESCALATION,
+    ALERT_KIND_SPIKE,
+    ALERT_KIND_DIGEST,
+)
 EVENT_TYPE = "io.newsmon.alert.theme_match.v1"
 EVENT_SOURCE = "urn:newsmon:worker"
 SPEC_VERSION = "1.0"
@@ -122,6 +130,123 @@ def story_alert_event(
         "type": event_type(kind),
         "time": detected_at,
         "subject": f"{theme}/{story_id}",
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def window_bounds(window: int, window_seconds: float) -> tuple[str, str]:
+    """ISO 8601 UTC start and end of a volume window (``agents.volume.window_of``)."""
+    from datetime import UTC, datetime
+
+    def iso(at: float) -> str:
+        return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    return iso(window * window_seconds), iso((window + 1) * window_seconds)
+
+
+def spike_alert_event(
+    tagged: Mapping[str, Any],
+    *,
+    theme: str,
+    theme_name: str,
+    window: int,
+    window_seconds: float,
+    count: int,
+    baseline: float,
+    threshold: float,
+    detected_at: str,
+) -> dict[str, Any]:
+    """A CloudEvents 1.0 JSON event for a theme's coverage spike; ``tagged`` is the article that crossed the threshold.
+
+    One id per (theme, window the surge started in).
+    """
+    start, end = window_bounds(window, window_seconds)
+    aid = alert_id(theme, f"spike/{window}", ALERT_KIND_SPIKE)
+    data: dict[str, Any] = {
+        "alert_id": aid,
+        "kind": ALERT_KIND_SPIKE,
+        "theme": theme,
+        "theme_name": theme_name,
+        "window_start": start,
+        "window_end": end,
+        "count": count,
+        "baseline": baseline,
+        "threshold": threshold,
+        "article_id": tagged["id"],
+        "story_id": tagged.get("story_id"),
+        "title": tagged["title"],
+        "url": tagged.get("url"),
+        "source": tagged.get("source", ""),
+        "lang": tagged.get("lang", "und"),
+        "published_at": tagged.get("published_at"),
+        "detected_at": detected_at,
+    }
+    return {
+        "specversion": SPEC_VERSION,
+        "id": aid,
+        "source": EVENT_SOURCE,
+        "type": event_type(ALERT_KIND_SPIKE),
+        "time": detected_at,
+        "subject": f"{theme}/spike/{start}",
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def folded_item(event: Mapping[str, Any]) -> dict[str, Any]:
+    """What a digest lists of one alert held back by the budget."""
+    data = event.get("data") or {}
+    item = {
+        key: data.get(key)
+        for key in ("alert_id", "kind", "story_id", "article_id", "title", "url", "source", "lang", "published_at")
+    }
+    if data.get("reason"):
+        item["reason"] = data["reason"]
+    return item
+
+
+def digest_alert_event(
+    *,
+    theme: str,
+    theme_name: str,
+    window: int,
+    window_seconds: float,
+    budget: int,
+    items: list[Mapping[str, Any]],
+    part: int,
+    parts: int,
+    detected_at: str,
+) -> dict[str, Any]:
+    """A CloudEvents 1.0 JSON event listing the alerts a theme's budget held back in one window.
+
+    One id per (theme, window, part); a window with many folded alerts has several parts.
+    """
+    start, end = window_bounds(window, window_seconds)
+    subject = f"digest/{window}" if part == 1 else f"digest/{window}/{part}"
+    aid = alert_id(theme, subject, ALERT_KIND_DIGEST)
+    data: dict[str, Any] = {
+        "alert_id": aid,
+        "kind": ALERT_KIND_DIGEST,
+        "theme": theme,
+        "theme_name": theme_name,
+        "window_start": start,
+        "window_end": end,
+        "budget": budget,
+        "part": part,
+        "parts": parts,
+        "count": len(items),
+        "items": [dict(i) for i in items],
+        "title": f"{len(items)} more alert(s) for {theme_name}",
+        "detected_at": detected_at,
+    }
+    return {
+        "specversion": SPEC_VERSION,
+        "id": aid,
+        "source": EVENT_SOURCE,
+        "type": event_type(ALERT_KIND_DIGEST),
+        "time": detected_at,
+        "subject": f"{theme}/digest/{start}",
         "datacontenttype": "application/json",
         "data": data,
     }

@@ -149,6 +149,63 @@ class Settings(BaseSettings):
         validation_alias=_env("NEWSMON_STORY_SOURCES_THRESHOLD"),
         description="Distinct sources at which a story that has alerted raises one story_escalation alert.",
     )
+    alert_window_seconds: int = Field(
+        default=3600,
+        ge=10,
+        le=31_536_000,
+        validation_alias=_env("NEWSMON_ALERT_WINDOW_SECONDS"),
+        description=(
+            "Length of the windows (aligned to the epoch, in stream time) in which spikes are counted and "
+            "alert budgets apply."
+        ),
+    )
+    spike_factor: float = Field(
+        default=3.0,
+        ge=1.0,
+        le=1000.0,
+        validation_alias=_env("NEWSMON_SPIKE_FACTOR"),
+        description=(
+            "A theme spikes when a window's matching articles reach this factor times (the mean of the previous "
+            "windows + NEWSMON_SPIKE_MIN_COUNT)."
+        ),
+    )
+    spike_min_count: int = Field(
+        default=5,
+        ge=1,
+        le=1_000_000,
+        validation_alias=_env("NEWSMON_SPIKE_MIN_COUNT"),
+        description=(
+            "Added to the baseline mean before the factor is applied: a quiet theme spikes at factor times this "
+            "many articles in a window."
+        ),
+    )
+    spike_baseline_windows: int = Field(
+        default=24,
+        ge=1,
+        le=1000,
+        validation_alias=_env("NEWSMON_SPIKE_BASELINE_WINDOWS"),
+        description="How many previous windows the spike baseline (their mean article count) covers.",
+    )
+    alert_budget: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        validation_alias=_env("NEWSMON_ALERT_BUDGET"),
+        description=(
+            "Story alerts (new_story, story_escalation) per theme per window; the rest go into one digest alert at "
+            "the window's end. 0: no budget."
+        ),
+    )
+    tick_seconds: float = Field(
+        default=30.0,
+        ge=0.5,
+        le=3600.0,
+        validation_alias=_env("NEWSMON_TICK_SECONDS"),
+        description=(
+            "How often each worker writes a clock tick to news.articles.enriched, so that a window's digest is "
+            "emitted at its end even when no article follows."
+        ),
+    )
     themes_file: Path = Field(
         default=REPO_ROOT / "themes" / "themes.toml",
         validation_alias=_env("NEWSMON_THEMES_FILE"),

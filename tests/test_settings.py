@@ -69,6 +69,12 @@ READS: dict[str, tuple[str, object]] = {
     "NEWSMON_RAW_PARTITIONS": ("12", 12),
     "NEWSMON_STORY_WINDOW_HOURS": ("72", 72),
     "NEWSMON_STORY_SOURCES_THRESHOLD": ("5", 5),
+    "NEWSMON_ALERT_WINDOW_SECONDS": ("900", 900),
+    "NEWSMON_SPIKE_FACTOR": ("2.5", 2.5),
+    "NEWSMON_SPIKE_MIN_COUNT": ("3", 3),
+    "NEWSMON_SPIKE_BASELINE_WINDOWS": ("12", 12),
+    "NEWSMON_ALERT_BUDGET": ("10", 10),
+    "NEWSMON_TICK_SECONDS": ("5", 5.0),
     "NEWSMON_BROKER_START_TIMEOUT": ("12.5", 12.5),
     "NEWSMON_KAFKA_CONNECT_TIMEOUT": ("2.5", 2.5),
     "JAVA_HOME": ("/opt/jdk-21", Path("/opt/jdk-21")),
@@ -248,6 +254,21 @@ PROPERTIES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[str] | Non
     "NEWSMON_RAW_PARTITIONS": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0), _ints(1001, 100000))),
     "NEWSMON_STORY_WINDOW_HOURS": (_ints(1, 8760), st.one_of(_WORD, _ints(-1000, 0), _ints(8761, 100000))),
     "NEWSMON_STORY_SOURCES_THRESHOLD": (_ints(2, 1000), st.one_of(_WORD, _ints(-1000, 1), _ints(1001, 100000))),
+    "NEWSMON_ALERT_WINDOW_SECONDS": (
+        _ints(10, 31_536_000),
+        st.one_of(_WORD, _ints(-1000, 9), _ints(31_536_001, 10**9)),
+    ),
+    "NEWSMON_SPIKE_FACTOR": (
+        st.floats(min_value=1.0, max_value=1000.0).map(repr),
+        st.one_of(_WORD, st.floats(max_value=0.999).map(repr), st.floats(min_value=1000.001).map(repr)),
+    ),
+    "NEWSMON_SPIKE_MIN_COUNT": (_ints(1, 1_000_000), st.one_of(_WORD, _ints(-1000, 0), _ints(1_000_001))),
+    "NEWSMON_SPIKE_BASELINE_WINDOWS": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0), _ints(1001, 100000))),
+    "NEWSMON_ALERT_BUDGET": (_ints(0, 1_000_000), st.one_of(_WORD, _ints(-1000, -1), _ints(1_000_001))),
+    "NEWSMON_TICK_SECONDS": (
+        st.floats(min_value=0.5, max_value=3600.0).map(repr),
+        st.one_of(_WORD, st.floats(max_value=0.499).map(repr), st.floats(min_value=3600.001).map(repr)),
+    ),
     "NEWSMON_THEMES_FILE": _PATHS,
     "NEWSMON_LOG_LEVEL": (
         st.tuples(st.sampled_from(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]), st.randoms()).map(

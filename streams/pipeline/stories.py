@@ -42,9 +42,11 @@ from agents.stories import (
 )
 from agents.text import for_terminal
 from agents.themes.model import ALERT_NEW_STORY
+from agents.volume import SpikeRule
 from streams.pipeline.delivery import InputRecord
 from streams.pipeline.metrics import METRICS
 from streams.pipeline.themes_live import LiveThemes
+from streams.pipeline.volume import VolumeRules, VolumeSteps
 
 log = logging.getLogger("newsmon.worker")
 
@@ -71,6 +73,7 @@ class StorySteps:
         window_hours: int,
         sources_threshold: int,
         now: Callable[[], str],
+        volume: VolumeRules | None = None,
     ) -> None:
         self.table = table
         self.themes = themes
@@ -80,6 +83,11 @@ class StorySteps:
         self.window = window_hours * 3600.0
         self.sources_threshold = sources_threshold
         self.now = now
+        self.volume = VolumeSteps(table, volume or VolumeRules(SpikeRule()), theme_name=self._theme_name, now=now)
+
+    def _theme_name(self, theme_id: str) -> str:
+        theme = self.themes.active.get(theme_id)
+        return theme.name if theme is not None else theme_id
 
     # ---------------------------------------------------------------- table access
 
@@ -104,9 +112,12 @@ class StorySteps:
         try:
             record = json.loads(msg.value or b"")
             at = epoch_of(str(record["processed_at"]))
+            if record.get("tick") is True:  # a worker's clock tick: only closes windows
+                return {"tick": True, "alerts": await self._send(self.volume.digests(at=at, origin=msg.origin))}
             sig = signature(str(record["title"]), str(record["body"]))
         except Exception as exc:  # written by our own agent; a bug must not stop the stream
             return await self.dead_letter(msg, STAGE_PROCESS, f"{type(exc).__name__}: {exc}")
+        emitted = await self._send(self.volume.digests(at=at, origin=msg.origin))
         self.sweep(at)
         article_id = str(record["id"])
         lang = str(record.get("lang", "und"))
@@ -159,32 +170,41 @@ class StorySteps:
             "sources": len(story.sources),
             "langs": sorted(story.langs),
         }
-        emitted: list[str] = []
+        events: list[dict[str, Any]] = []
         for want in wanted:
-            theme = self.themes.active.get(want.theme)
             event = story_alert_event(
                 tagged,
                 kind=want.kind,
                 theme=want.theme,
-                theme_name=theme.name if theme is not None else want.theme,
+                theme_name=self._theme_name(want.theme),
                 story=summary,
                 reason=want.reason,
                 detected_at=self.now(),
             )
-            METRICS.alerts.labels(want.kind, want.theme).inc()
-            await self.alerts.send(key=want.theme.encode(), value=encode(event))
+            if self.volume.admit(event, at=at, origin=msg.origin):
+                events.append(event)
+        matched = sorted({str(m["theme"]) for m in record.get("themes", [])})
+        events += self.volume.spikes(tagged, matched, at=at, counted=known is None, origin=msg.origin)
+        emitted += await self._send(events)
+        return {"id": article_id, "story_id": story.id, "story_role": role, "alerts": emitted}
+
+    async def _send(self, events: list[dict[str, Any]]) -> list[str]:
+        """Send alert events to news.alerts (keyed by theme), one INFO line each; their ids."""
+        for event in events:
+            data = event["data"]
+            METRICS.alerts.labels(data["kind"], data["theme"]).inc()
+            await self.alerts.send(key=str(data["theme"]).encode(), value=encode(event))
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "ALERT %s %s %s %s %s %r",
-                    want.kind,
-                    want.theme,
+                    data["kind"],
+                    data["theme"],
                     event["id"],
-                    story.id,
-                    want.reason,
-                    for_terminal(str(record["title"]), 120),
+                    data.get("story_id") or "-",
+                    data.get("reason") or data.get("count") or "",
+                    for_terminal(str(data.get("title", "")), 120),
                 )
-            emitted.append(event["id"])
-        return {"id": article_id, "story_id": story.id, "story_role": role, "alerts": emitted}
+        return [str(event["id"]) for event in events]
 
     def _list(self, bucket: int, keys: list[str]) -> None:
         """Remember ``keys`` (``s:`` stories, ``a:`` articles) for the sweep of ``bucket``."""

@@ -24,12 +24,14 @@ from agents.enrich import enrich
 from agents.records import InvalidRecord, decode_raw_article, encode
 from agents.text import for_terminal
 from agents.themes.model import ALERT_PER_ARTICLE
+from agents.volume import SpikeRule
 from streams.kafka.topics import ALERTS, DLQ, ENRICHED, RAW, TAGGED, THEMES, topic_name
 from streams.pipeline.app import NewsmonApp
 from streams.pipeline.delivery import DeliveryGuard, InputRecord, bootstrap_of, processing
 from streams.pipeline.metrics import METRICS
 from streams.pipeline.stories import StorySteps
 from streams.pipeline.themes_live import LiveThemes
+from streams.pipeline.volume import VolumeRules
 from streams.settings import Settings
 
 log = logging.getLogger("newsmon.worker")
@@ -85,6 +87,7 @@ def wire(
         window_hours=settings.story_window_hours,
         sources_threshold=settings.story_sources_threshold,
         now=now,
+        volume=volume_rules(settings),
     )
     story_guard = DeliveryGuard(app, pipeline.enriched)
     story_guard.install()
@@ -98,8 +101,32 @@ def wire(
             yield result
 
     app.agent(pipeline.enriched, name="assign_stories")(assign_stories)
+    if settings.alert_budget > 0:  # ticks only serve digests: without a budget there are none
+        app.timer(settings.tick_seconds)(ClockTick(pipeline.enriched, now).send)
     app.task(ThemeWatcher(pipeline, settings, now=now).run)
     return pipeline
+
+
+def volume_rules(settings: Settings) -> VolumeRules:
+    """Spikes and budgets as the settings say (NEWSMON_ALERT_WINDOW_SECONDS, NEWSMON_SPIKE_*, NEWSMON_ALERT_BUDGET)."""
+    spike = SpikeRule(
+        window_seconds=float(settings.alert_window_seconds),
+        factor=settings.spike_factor,
+        min_count=settings.spike_min_count,
+        baseline_windows=settings.spike_baseline_windows,
+    )
+    return VolumeRules(spike=spike, budget=settings.alert_budget)
+
+
+class ClockTick:
+    """Writes the worker's clock to the stories agent's input, so windows close without a later article."""
+
+    def __init__(self, enriched: faust.TopicT, now: Callable[[], str]) -> None:
+        self.enriched = enriched
+        self.now = now
+
+    async def send(self) -> None:
+        await self.enriched.send(key=b"tick", value=encode({"tick": True, "processed_at": self.now()}))
 
 
 def declare(app: NewsmonApp, settings: Settings, themes: LiveThemes, *, partitions: int) -> Pipeline:

@@ -218,7 +218,9 @@ async def test_stories_expire_after_the_window_and_leave_no_keys() -> None:
     assert not any(k in table for k in old_keys if k.startswith("a:"))
     assert all(table[k] == later["story_id"] for k in table if k.startswith("b:"))
     # the sweep keeps only the live story, its bands, its article and the bucket bookkeeping
-    assert {k[:2] for k in table} == {"s:", "b:", "a:", "x:"}
+    # (and the theme's coverage counts, one key per theme)
+    assert {k[:2] for k in table} == {"s:", "b:", "a:", "x:", "v:"}
+    assert sorted(k for k in table if k.startswith("v:")) == ["v:greenland", "v:nato"]
     assert sum(1 for k in table if k.startswith("a:")) == 1
     assert [e["data"]["kind"] for _k, e in alerts.records] == ["new_story", "new_story"]
 
