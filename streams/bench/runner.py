@@ -29,7 +29,7 @@ from typing import Any
 from streams.bench.model import Result
 from streams.bench.stats import parse_target
 
-SECTIONS = ("langid", "tagging", "enrich", "feeds", "e2e", "resources")
+SECTIONS = ("langid", "tagging", "enrich", "stories", "feeds", "e2e", "resources")
 MODES = ("full", "quick", "tiny")
 
 # Every name the issue asks for (#5); the JSON carries at least these, each with its baseline.
@@ -40,6 +40,7 @@ REQUIRED_NAMES = (
     "tagging.speedup_1000",
     "tagging.growth_10_to_10000",
     "enrich.cpu_ms_per_article",
+    "stories.cpu_ms_per_article",
     "e2e.throughput",
     "e2e.throughput_1proc",
     "e2e.throughput_2proc",
@@ -285,6 +286,15 @@ def run(
             return results
 
         attempt("enrich", enrich_section)
+    if "stories" in sections:
+
+        def stories_section() -> list[Result]:
+            from streams.bench import stories
+
+            results: list[Result] = stories.run(mode, say)
+            return results
+
+        attempt("stories", stories_section)
     if "feeds" in sections:
 
         def feeds_section() -> list[Result]:

@@ -12,7 +12,7 @@ import click
 
 from streams.cli import fail
 
-SECTION_CHOICES = ("langid", "tagging", "enrich", "feeds", "e2e", "resources")
+SECTION_CHOICES = ("langid", "tagging", "enrich", "stories", "feeds", "e2e", "resources")
 
 
 @click.command()
@@ -60,6 +60,8 @@ def bench(
       langid     language detection vs full-text langdetect (speed, accuracy)
       tagging    the theme engine vs one regex per theme, 10 to 10,000 themes
       enrich     CPU per article of language + tagging + alert decisions, by step
+      stories    CPU per article of the stories agent: stories, spikes, budgets
+      feeds      1,000 local feeds polled at once vs one at a time
       e2e        worker throughput and latency through a real broker, vs a
                  naive Faust pipeline and a pass-through Faust app
       resources  worker RSS growth, CPU per article, state size, profile

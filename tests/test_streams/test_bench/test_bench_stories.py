@@ -1,0 +1,49 @@
+"""Bench section ``stories``: its figure's plumbing and that it runs the real stories steps; nothing is timed here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streams.bench import enrich, runner, stories
+from streams.bench.corpus import DEFAULT_SENTENCES_DIR
+from streams.cli.bench import SECTION_CHOICES
+
+needs_corpus = pytest.mark.skipif(
+    not DEFAULT_SENTENCES_DIR.is_dir(), reason=f"sentence corpus not available: {DEFAULT_SENTENCES_DIR} is missing"
+)
+
+
+def test_section_is_wired_and_its_figure_required() -> None:
+    assert runner.SECTIONS.index("stories") == runner.SECTIONS.index("enrich") + 1  # offline, before Kafka
+    assert tuple(SECTION_CHOICES) == runner.SECTIONS
+    assert "stories.cpu_ms_per_article" in runner.REQUIRED_NAMES
+
+
+@needs_corpus
+def test_enriched_values_are_one_second_apart_and_carry_the_worker_decision() -> None:
+    from agents.themes import Tagger, load_theme_file
+    from streams.settings import get_settings
+
+    tagger = Tagger(load_theme_file(get_settings().themes_file))
+    values = enrich.raw_values(5)
+    records = [json.loads(v) for v in stories.enriched_values(values, tagger)]
+    assert [r["processed_at"][17:19] for r in records] == ["00", "01", "02", "03", "04"]
+    assert [r["id"] for r in records] == [enrich.decide(json.loads(v), tagger)[0]["id"] for v in values]
+
+
+@needs_corpus
+def test_tiny_run_reports_the_figure_with_its_baseline_and_the_alerts_the_steps_sent() -> None:
+    said: list[str] = []
+    [result] = stories.run("tiny", said.append)
+    assert result.name == "stories.cpu_ms_per_article"
+    assert (result.unit, result.target) == ("ms", stories.TARGET)
+    assert result.baseline is not None
+    assert result.baseline > 0
+    assert result.met == (result.value <= 0.3)
+    assert result.detail["articles"] == enrich.SIZES["tiny"][0]
+    assert result.detail["signature_ms"] >= 0
+    # the corpus has on-theme English articles: the steps really ran and alerted
+    assert result.detail["alerts_sent"].get("new_story", 0) >= 1
+    assert any("ms CPU per article" in line for line in said)
