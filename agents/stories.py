@@ -24,6 +24,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import rensa
@@ -55,10 +56,14 @@ class Signature:
 
     def band_keys(self) -> list[str]:
         """The LSH band keys of this signature (``t`` text bands, ``n`` names bands)."""
+        return list(self._band_keys)
+
+    @cached_property
+    def _band_keys(self) -> tuple[str, ...]:  # computed once: the agent asks for candidates and a new story's bands
         keys = _bands("t", self.text, TEXT_BANDS)
         if self.names:
             keys += _bands("n", self.names, NAMES_BANDS)
-        return keys
+        return tuple(keys)
 
     def as_record(self) -> dict[str, list[int]]:
         return {"text": list(self.text), "names": list(self.names)}
@@ -112,7 +117,7 @@ def _bands(prefix: str, values: Sequence[int], bands: int) -> list[str]:
     rows = len(values) // bands
     out = []
     for band in range(bands):
-        chunk = ",".join(str(v) for v in values[band * rows : (band + 1) * rows])
+        chunk = ",".join(map(str, values[band * rows : (band + 1) * rows]))
         out.append(f"{prefix}{band}:" + hashlib.blake2b(chunk.encode(), digest_size=8).hexdigest())
     return out
 

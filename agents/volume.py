@@ -59,6 +59,7 @@ class Volume:
     surging: bool = False
     spike_window: int | None = None  # the window in which the current (or last) surge was alerted
     spike_origin: str | None = None  # the input record that raised it
+    spike_count: int | None = None  # the window's count when it was raised
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -68,12 +69,14 @@ class Volume:
             "surging": self.surging,
             "spike_window": self.spike_window,
             "spike_origin": self.spike_origin,
+            "spike_count": self.spike_count,
         }
 
     @classmethod
     def from_record(cls, value: Mapping[str, Any]) -> Volume:
         spike_window = value.get("spike_window")
         spike_origin = value.get("spike_origin")
+        spike_count = value.get("spike_count")
         return cls(
             window=int(value["window"]),
             count=int(value.get("count", 0)),
@@ -81,6 +84,7 @@ class Volume:
             surging=bool(value.get("surging", False)),
             spike_window=None if spike_window is None else int(spike_window),
             spike_origin=None if spike_origin is None else str(spike_origin),
+            spike_count=None if spike_count is None else int(spike_count),
         )
 
 
@@ -118,7 +122,7 @@ def observe_volume(
 
     ``counted``: the article id is new to the worker (a revision or a redelivery is not
     counted again). ``origin``: the input record (``topic:partition:offset``); the record
-    that raised a spike raises it again when it is delivered again.
+    that raised a spike raises the same spike (same count) again when it is delivered again.
     """
     window = window_of(at, rule.window_seconds)
     if volume is None:
@@ -135,6 +139,7 @@ def observe_volume(
         volume.surging = True
         volume.spike_window = volume.window
         volume.spike_origin = origin
+        volume.spike_count = volume.count
         return volume, _spike(volume, threshold)
     return volume, None
 
@@ -142,7 +147,8 @@ def observe_volume(
 def _spike(volume: Volume, threshold: float) -> Spike:
     history = volume.history
     baseline = sum(history) / len(history) if history else 0.0
-    return Spike(window=volume.window, count=volume.count, baseline=round(baseline, 3), threshold=round(threshold, 3))
+    count = volume.count if volume.spike_count is None else volume.spike_count
+    return Spike(window=volume.window, count=count, baseline=round(baseline, 3), threshold=round(threshold, 3))
 
 
 def budget_verdict(alert_id: str, *, sent: Sequence[str], suppressed: bool, budget: int) -> Verdict:

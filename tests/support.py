@@ -17,12 +17,17 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from streams.kafka.consumers import end_offsets, topic_partitions
 
-__all__ = ["Env", "WorkerProcess", "collect", "end_offsets", "produce", "values"]
+__all__ = ["NO_SPIKES", "Env", "WorkerProcess", "collect", "end_offsets", "produce", "values"]
 from streams.kafka.limits import MAX_MESSAGE_BYTES
 from streams.processes import Child, Deployment, worker_child
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_THEMES = REPO / "themes" / "themes.toml"
+# The fault tests check story and per-article alerts against expectations derived offline
+# (streams.bench.faultcheck). Spikes depend on how a stream falls into clock windows, so
+# they are off there; tests/test_streams/test_pipeline/test_story_stream_kafka.py checks
+# spikes exactly across a SIGKILL.
+NO_SPIKES = {"NEWSMON_SPIKE_MIN_COUNT": "1000000"}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ prints them, and the session ends with a summary table of all of them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import time
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
+from support import NO_SPIKES
 
 from streams.bench.faultcheck import Figures, Observed
 from streams.kafka.admin import ensure_topics
@@ -30,6 +32,12 @@ from streams.kafka.topics import ALERTS, DLQ, TAGGED, specs
 from streams.settings import Settings
 
 _REPORTED: list[dict[str, Any]] = []
+
+
+@pytest.fixture
+def newsmon_env(newsmon_env: Any) -> Any:
+    """The session's deployment fixture, without spikes (see ``support.NO_SPIKES``)."""
+    return dataclasses.replace(newsmon_env, extra={**newsmon_env.extra, **NO_SPIKES})
 
 
 @dataclass

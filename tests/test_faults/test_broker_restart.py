@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SHIPPED_THEMES, Env, WorkerProcess
+from support import NO_SPIKES, SHIPPED_THEMES, Env, WorkerProcess
 
 from agents.themes import Tagger, load_theme_file
 from streams.bench.faultcheck import article_stream, expected_pairs, figures
@@ -40,7 +40,7 @@ def own_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
 async def test_broker_restart_mid_stream_loses_nothing(own_broker: EmbeddedBroker, tmp_path: Path, faults: Any) -> None:
     address = await asyncio.to_thread(own_broker.start)
     tag = uuid.uuid4().hex[:10]
-    env = Env(address, prefix=f"b{tag}.", app_id=f"newsmon-b{tag}", state_dir=tmp_path / "state")
+    env = Env(address, prefix=f"b{tag}.", app_id=f"newsmon-b{tag}", state_dir=tmp_path / "state", extra=NO_SPIKES)
     started = time.monotonic()
     articles = article_stream(ARTICLES, f"broker-{tag}")
     ids = [a["id"] for a in articles]

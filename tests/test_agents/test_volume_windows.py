@@ -93,12 +93,16 @@ def test_the_record_that_spiked_spikes_again_when_redelivered_and_no_other_does(
     assert spike_again is not None
     assert spike_again.window == 0
     assert again.count == 6  # a redelivery is not counted twice
+    again.count = 9  # later articles of the window: the redelivered record still raises the same spike
+    assert observe_volume(again, at=1.0, counted=False, origin="t:0:6", rule=RULE)[1] == spike
     _, other = observe_volume(again, at=2.0, counted=True, origin="t:0:7", rule=RULE)
     assert other is None
 
 
 def test_state_round_trips_through_its_record() -> None:
-    volume = Volume(window=3, count=2, history=[1, 2], surging=True, spike_window=3, spike_origin="t:0:1")
+    volume = Volume(
+        window=3, count=2, history=[1, 2], surging=True, spike_window=3, spike_origin="t:0:1", spike_count=2
+    )
     assert Volume.from_record(volume.as_record()) == volume
     budget = Budget(window=4, sent=["al-1"], folded=2, digest_window=3, digest_origin="t:0:2")
     assert Budget.from_record(budget.as_record()) == budget
