@@ -40,6 +40,20 @@ def story_alert_id(kind: str, theme: str, story_id: str, reason: str = "") -> st
     return alert_id(theme, subject, kind)
 
 
+def cloud_event(aid: str, type_: str, subject: str, time: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A CloudEvents 1.0 JSON event (structured mode) as newsmon publishes alerts."""
+    return {
+        "specversion": SPEC_VERSION,
+        "id": aid,
+        "source": EVENT_SOURCE,
+        "type": type_,
+        "time": time,
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "data": dict(data),
+    }
+
+
 def dedup_key(theme: str, article_id: str) -> str:
     """The key under which the worker remembers that this pair has alerted."""
     return f"{theme}|{article_id}"
@@ -73,16 +87,7 @@ def alert_event(tagged: Mapping[str, Any], match: Mapping[str, Any], *, detected
         "published_at": tagged.get("published_at"),
         "detected_at": detected_at,
     }
-    return {
-        "specversion": SPEC_VERSION,
-        "id": aid,
-        "source": EVENT_SOURCE,
-        "type": EVENT_TYPE,
-        "time": detected_at,
-        "subject": f"{theme}/{tagged['id']}",
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return cloud_event(aid, EVENT_TYPE, f"{theme}/{tagged['id']}", detected_at, data)
 
 
 def story_alert_event(
@@ -123,16 +128,7 @@ def story_alert_event(
     }
     if reason:
         data["reason"] = reason
-    return {
-        "specversion": SPEC_VERSION,
-        "id": aid,
-        "source": EVENT_SOURCE,
-        "type": event_type(kind),
-        "time": detected_at,
-        "subject": f"{theme}/{story_id}",
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return cloud_event(aid, event_type(kind), f"{theme}/{story_id}", detected_at, data)
 
 
 def window_bounds(window: int, window_seconds: float) -> tuple[str, str]:
@@ -182,16 +178,7 @@ def spike_alert_event(
         "published_at": tagged.get("published_at"),
         "detected_at": detected_at,
     }
-    return {
-        "specversion": SPEC_VERSION,
-        "id": aid,
-        "source": EVENT_SOURCE,
-        "type": event_type(ALERT_KIND_SPIKE),
-        "time": detected_at,
-        "subject": f"{theme}/spike/{start}",
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return cloud_event(aid, event_type(ALERT_KIND_SPIKE), f"{theme}/spike/{start}", detected_at, data)
 
 
 def folded_item(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,16 +227,7 @@ def digest_alert_event(
         "title": f"{len(items)} more alert(s) for {theme_name}",
         "detected_at": detected_at,
     }
-    return {
-        "specversion": SPEC_VERSION,
-        "id": aid,
-        "source": EVENT_SOURCE,
-        "type": event_type(ALERT_KIND_DIGEST),
-        "time": detected_at,
-        "subject": f"{theme}/digest/{start}",
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return cloud_event(aid, event_type(ALERT_KIND_DIGEST), f"{theme}/digest/{start}", detected_at, data)
 
 
 def format_alert_line(event: Mapping[str, Any]) -> str:

@@ -44,6 +44,7 @@ from agents.text import for_terminal
 from agents.themes.model import ALERT_NEW_STORY
 from agents.volume import SpikeRule
 from streams.pipeline.delivery import InputRecord
+from streams.pipeline.jsontable import JsonTable
 from streams.pipeline.metrics import METRICS
 from streams.pipeline.themes_live import LiveThemes
 from streams.pipeline.volume import VolumeRules, VolumeSteps
@@ -76,6 +77,7 @@ class StorySteps:
         volume: VolumeRules | None = None,
     ) -> None:
         self.table = table
+        self.json = JsonTable(table)
         self.themes = themes
         self.alerts = alerts
         self.send_tagged = send_tagged
@@ -91,19 +93,8 @@ class StorySteps:
 
     # ---------------------------------------------------------------- table access
 
-    def _get(self, key: str) -> Any:
-        value = self.table.get(key)
-        return None if value is None else json.loads(value)
-
-    def _put(self, key: str, value: Any) -> None:
-        self.table[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-    def _delete(self, key: str) -> None:
-        if self.table.get(key) is not None:
-            del self.table[key]
-
     def story(self, story_id: str) -> Story | None:
-        value = self._get(f"s:{story_id}")
+        value = self.json.get(f"s:{story_id}")
         return None if value is None else Story.from_record(value)
 
     # ---------------------------------------------------------------- the step
@@ -121,7 +112,7 @@ class StorySteps:
         self.sweep(at)
         article_id = str(record["id"])
         lang = str(record.get("lang", "und"))
-        known = self._get(f"a:{article_id}")
+        known = self.json.get(f"a:{article_id}")
         known_story = known["story"] if known is not None and self.story(known["story"]) is not None else None
         decision = assign(article_id, sig, lang, known_story=known_story, candidates=self.candidates(sig, at))
         role = decision.role
@@ -153,11 +144,11 @@ class StorySteps:
             at=at,
             sources_threshold=self.sources_threshold,
         )
-        self._put(f"s:{story.id}", story.as_record())
+        self.json.put(f"s:{story.id}", story.as_record())
         touched = bucket_of(story.last_seen, BUCKET_SECONDS)
         listed: list[str] = []
         if known is None or known.get("story") != story.id:
-            self._put(f"a:{article_id}", {"story": story.id, "origin": msg.origin, "role": role})
+            self.json.put(f"a:{article_id}", {"story": story.id, "origin": msg.origin, "role": role})
             listed.append(f"a:{article_id}")
         if touched != before:
             listed.append(f"s:{story.id}")
@@ -210,22 +201,22 @@ class StorySteps:
         """Remember ``keys`` (``s:`` stories, ``a:`` articles) for the sweep of ``bucket``."""
         if not keys:
             return
-        count = int(self._get(f"x:{bucket}") or 0)
+        count = int(self.json.get(f"x:{bucket}") or 0)
         for key in keys:
             chunk_key = f"x:{bucket}:{count // CHUNK}"
-            self._put(chunk_key, [*(self._get(chunk_key) or []), key])
+            self.json.put(chunk_key, [*(self.json.get(chunk_key) or []), key])
             count += 1
-        self._put(f"x:{bucket}", count)
+        self.json.put(f"x:{bucket}", count)
 
     def _take(self, bucket: int) -> list[str]:
         """The keys listed for ``bucket``, which is forgotten."""
-        count = self._get(f"x:{bucket}")
+        count = self.json.get(f"x:{bucket}")
         if count is None:
             return []
         keys: list[str] = []
         for chunk in range((int(count) + CHUNK - 1) // CHUNK):
-            keys += self._get(f"x:{bucket}:{chunk}") or []
-            self._delete(f"x:{bucket}:{chunk}")
+            keys += self.json.get(f"x:{bucket}:{chunk}") or []
+            self.json.delete(f"x:{bucket}:{chunk}")
         del self.table[f"x:{bucket}"]
         return keys
 
@@ -248,9 +239,9 @@ class StorySteps:
     def sweep(self, at: float) -> int:
         """Delete the stories that expired before ``at``, with their band and article keys; how many."""
         limit = bucket_of(at - self.window, BUCKET_SECONDS)
-        start = self._get(NEXT_BUCKET)
+        start = self.json.get(NEXT_BUCKET)
         if start is None:
-            self._put(NEXT_BUCKET, limit)
+            self.json.put(NEXT_BUCKET, limit)
             return 0
         deleted = 0
         for bucket in range(int(start), limit):
@@ -265,12 +256,12 @@ class StorySteps:
                         del self.table[key]
                         deleted += 1
             for key in keys:
-                if key.startswith("a:") and (entry := self._get(key)) is not None:
+                if key.startswith("a:") and (entry := self.json.get(key)) is not None:
                     story = self.story(entry["story"])
                     if story is None or expired(story, now=at, window_seconds=self.window):
                         del self.table[key]
                     else:  # its story lives on: check again when the story's latest bucket is swept
                         self._list(bucket_of(story.last_seen, BUCKET_SECONDS), [key])
         if limit > int(start):
-            self._put(NEXT_BUCKET, limit)
+            self.json.put(NEXT_BUCKET, limit)
         return deleted

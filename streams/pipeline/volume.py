@@ -20,7 +20,6 @@ current event (``streams.pipeline.delivery.processing``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +38,7 @@ from agents.volume import (
     observe_volume,
     window_of,
 )
+from streams.pipeline.jsontable import JsonTable
 
 CHUNK = 64  # folded alerts per table value
 DIGEST_PART = 200  # folded alerts listed per digest event
@@ -63,22 +63,10 @@ class VolumeSteps:
 
     def __init__(self, table: Any, rules: VolumeRules, *, theme_name: Callable[[str], str], now: Callable[[], str]):
         self.table = table
+        self.json = JsonTable(table)
         self.rules = rules
         self.theme_name = theme_name
         self.now = now
-
-    # ---------------------------------------------------------------- table access
-
-    def _get(self, key: str) -> Any:
-        value = self.table.get(key)
-        return None if value is None else json.loads(value)
-
-    def _put(self, key: str, value: Any) -> None:
-        self.table[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-    def _delete(self, key: str) -> None:
-        if self.table.get(key) is not None:
-            del self.table[key]
 
     # ---------------------------------------------------------------- spikes
 
@@ -88,7 +76,7 @@ class VolumeSteps:
         """Count the article into each matched theme; the spike alerts that raises."""
         out: list[dict[str, Any]] = []
         for theme in themes:
-            stored = self._get(f"v:{theme}")
+            stored = self.json.get(f"v:{theme}")
             volume, spike = observe_volume(
                 None if stored is None else Volume.from_record(stored),
                 at=at,
@@ -96,7 +84,7 @@ class VolumeSteps:
                 origin=origin,
                 rule=self.rules.spike,
             )
-            self._put(f"v:{theme}", volume.as_record())
+            self.json.put(f"v:{theme}", volume.as_record())
             if spike is not None:
                 out.append(
                     spike_alert_event(
@@ -125,19 +113,19 @@ class VolumeSteps:
         alert = str(event["id"])
         marker = f"g:{theme}:x:{alert}"
         verdict = budget_verdict(
-            alert, sent=budget.sent, suppressed=self.table.get(marker) is not None, budget=self.rules.budget
+            alert, sent=budget.sent, suppressed=self.json.has(marker), budget=self.rules.budget
         )
         if verdict == SEND:
             budget.sent.append(alert)
         elif verdict == SUPPRESS:
             chunk = f"g:{theme}:{budget.window}:{budget.folded // CHUNK}"
-            self._put(chunk, [*(self._get(chunk) or []), folded_item(event)])
-            self._put(marker, budget.window)
+            self.json.put(chunk, [*(self.json.get(chunk) or []), folded_item(event)])
+            self.json.put(marker, budget.window)
             budget.folded += 1
-            pending = self._get(PENDING) or []
+            pending = self.json.get(PENDING) or []
             if theme not in pending:
-                self._put(PENDING, sorted([*pending, theme]))
-        self._put(f"g:{theme}", budget.as_record())
+                self.json.put(PENDING, sorted([*pending, theme]))
+        self.json.put(f"g:{theme}", budget.as_record())
         return verdict in (SEND, RESEND)
 
     def digests(self, *, at: float, origin: str) -> list[dict[str, Any]]:
@@ -148,8 +136,8 @@ class VolumeSteps:
         """
         if self.rules.budget <= 0:
             return []
-        pending: list[str] = self._get(PENDING) or []
-        last = self._get(LAST) or {}
+        pending: list[str] = self.json.get(PENDING) or []
+        last = self.json.get(LAST) or {}
         again = list(last.get("themes", [])) if last.get("origin") == origin else []
         out: list[dict[str, Any]] = []
         closed: list[str] = []
@@ -164,18 +152,18 @@ class VolumeSteps:
                 continue
             if before is not None and before != window:
                 self._forget(theme, before)
-            self._put(f"g:{theme}", budget.as_record())
+            self.json.put(f"g:{theme}", budget.as_record())
             closed.append(theme)
             out += self._digest_events(theme, window)
         if closed:
             if still != pending:
-                self._put(PENDING, still)
+                self.json.put(PENDING, still)
             if last != {"origin": origin, "themes": closed}:
-                self._put(LAST, {"origin": origin, "themes": closed})
+                self.json.put(LAST, {"origin": origin, "themes": closed})
         return out
 
     def _budget(self, theme: str, at: float) -> Budget:
-        stored = self._get(f"g:{theme}")
+        stored = self.json.get(f"g:{theme}")
         if stored is None:
             return Budget(window=window_of(at, self.rules.window_seconds))
         return Budget.from_record(stored)
@@ -183,7 +171,7 @@ class VolumeSteps:
     def _items(self, theme: str, window: int) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         n = 0
-        while (chunk := self._get(f"g:{theme}:{window}:{n}")) is not None:
+        while (chunk := self.json.get(f"g:{theme}:{window}:{n}")) is not None:
             items += chunk
             n += 1
         return items
@@ -191,7 +179,7 @@ class VolumeSteps:
     def _forget(self, theme: str, window: int) -> None:
         """Delete what was folded into an older window of ``theme`` (its digest went out)."""
         for item in self._items(theme, window):
-            self._delete(f"g:{theme}:x:{item['alert_id']}")
+            self.json.delete(f"g:{theme}:x:{item['alert_id']}")
         n = 0
         while self.table.get(f"g:{theme}:{window}:{n}") is not None:
             del self.table[f"g:{theme}:{window}:{n}"]
