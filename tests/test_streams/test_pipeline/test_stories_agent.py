@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from stories_support import story_steps
 
 from agents.alerting import alert_id, story_alert_id
 from agents.records import encode
@@ -179,7 +180,6 @@ async def test_stories_expire_after_the_window_and_leave_no_keys() -> None:
     from agents.enrich import enrich
     from agents.records import decode_raw_article
     from streams.pipeline.delivery import InputRecord
-    from streams.pipeline.stories import StorySteps
 
     themes = LiveThemes(parse_theme_text(THEMES, "inline"))
     table: dict[str, str] = {}
@@ -188,19 +188,7 @@ async def test_stories_expire_after_the_window_and_leave_no_keys() -> None:
     async def send_tagged(record: dict[str, Any]) -> None:
         await tagged.send(value=encode(record))
 
-    async def dead_letter(msg: InputRecord, stage: str, reason: str) -> dict[str, Any]:
-        raise AssertionError(reason)
-
-    steps = StorySteps(
-        table=table,
-        themes=themes,
-        alerts=alerts,
-        send_tagged=send_tagged,
-        dead_letter=dead_letter,
-        window_hours=2,
-        sources_threshold=3,
-        now=lambda: "t",
-    )
+    steps = story_steps(THEMES, alerts, table=table, send_tagged=send_tagged, window_hours=2, now="t")
 
     async def put(offset: int, url: str, when: str) -> dict[str, Any]:
         article = decode_raw_article(raw(url, f"src-{offset}", "Trump and Greenland", BODY))
@@ -230,28 +218,11 @@ async def test_redelivery_after_a_partial_table_write_gives_the_same_answer_and_
     from agents.enrich import enrich
     from agents.records import decode_raw_article
     from streams.pipeline.delivery import InputRecord
-    from streams.pipeline.stories import StorySteps
 
     themes = LiveThemes(parse_theme_text(THEMES, "inline"))
     table: dict[str, str] = {}
     alerts = Sent()
-
-    async def send_tagged(record: dict[str, Any]) -> None:
-        pass
-
-    async def dead_letter(msg: InputRecord, stage: str, reason: str) -> dict[str, Any]:
-        raise AssertionError(reason)
-
-    steps = StorySteps(
-        table=table,
-        themes=themes,
-        alerts=alerts,
-        send_tagged=send_tagged,
-        dead_letter=dead_letter,
-        window_hours=48,
-        sources_threshold=3,
-        now=lambda: "t",
-    )
+    steps = story_steps(THEMES, alerts, table=table, now="t")
     article = decode_raw_article(raw("https://a.test/1", "agency-a", "Trump and Greenland", BODY))
     value = encode(enrich(article, themes.tagger, processed_at="2026-01-01T00:00:00Z"))
     first = await steps.handle(InputRecord("enriched", 0, 7, None, value))

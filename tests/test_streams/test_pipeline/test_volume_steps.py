@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from stories_support import story_steps
+
 from agents.enrich import enrich
 from agents.records import decode_raw_article, encode
 from agents.themes import parse_theme_text
@@ -51,26 +53,8 @@ class Sent:
 def make_steps(budget: int = 0, rule: SpikeRule | None = None) -> tuple[StorySteps, dict[str, str], Sent]:
     table: dict[str, str] = {}
     alerts = Sent()
-    themes = LiveThemes(parse_theme_text(THEMES, "inline"))
-
-    async def send_tagged(record: dict[str, Any]) -> None:
-        pass
-
-    async def dead_letter(msg: InputRecord, stage: str, reason: str) -> dict[str, Any]:
-        raise AssertionError(reason)
-
-    steps = StorySteps(
-        table=table,
-        themes=themes,
-        alerts=alerts,
-        send_tagged=send_tagged,
-        dead_letter=dead_letter,
-        window_hours=48,
-        sources_threshold=3,
-        now=lambda: "2026-01-01T00:00:00.000Z",
-        volume=VolumeRules(rule or SpikeRule(window_seconds=WINDOW, factor=2.0, min_count=3), budget=budget),
-    )
-    return steps, table, alerts
+    volume = VolumeRules(rule or SpikeRule(window_seconds=WINDOW, factor=2.0, min_count=3), budget=budget)
+    return story_steps(THEMES, alerts, table=table, volume=volume), table, alerts
 
 
 def story_value(n: int, at: float) -> bytes:

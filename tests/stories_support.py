@@ -1,0 +1,45 @@
+"""The stories agent's steps over a plain dict, for tests that drive ``StorySteps`` directly."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agents.themes import parse_theme_text
+from streams.pipeline.delivery import InputRecord
+from streams.pipeline.stories import StorySteps
+from streams.pipeline.themes_live import LiveThemes
+from streams.pipeline.volume import VolumeRules
+
+
+async def _no_tagged(_record: dict[str, Any]) -> None:
+    return None
+
+
+async def _no_dead_letter(_msg: InputRecord, stage: str, reason: str) -> dict[str, Any]:
+    raise AssertionError(f"dead letter at {stage}: {reason}")
+
+
+def story_steps(
+    themes_toml: str,
+    alerts: Any,
+    *,
+    table: dict[str, str] | None = None,
+    send_tagged: Callable[[dict[str, Any]], Awaitable[None]] = _no_tagged,
+    window_hours: int = 48,
+    sources_threshold: int = 3,
+    now: str = "2026-01-01T00:00:00.000Z",
+    volume: VolumeRules | None = None,
+) -> StorySteps:
+    """``StorySteps`` on ``table`` (a fresh dict by default) with the themes of ``themes_toml``; a dead letter fails."""
+    return StorySteps(
+        table={} if table is None else table,
+        themes=LiveThemes(parse_theme_text(themes_toml, "inline")),
+        alerts=alerts,
+        send_tagged=send_tagged,
+        dead_letter=_no_dead_letter,
+        window_hours=window_hours,
+        sources_threshold=sources_threshold,
+        now=lambda: now,
+        volume=volume,
+    )
