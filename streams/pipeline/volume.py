@@ -112,9 +112,7 @@ class VolumeSteps:
         close_budget(budget, at=at, origin=origin, window_seconds=self.rules.window_seconds)
         alert = str(event["id"])
         marker = f"g:{theme}:x:{alert}"
-        verdict = budget_verdict(
-            alert, sent=budget.sent, suppressed=self.json.has(marker), budget=self.rules.budget
-        )
+        verdict = budget_verdict(alert, sent=budget.sent, suppressed=self.json.has(marker), budget=self.rules.budget)
         if verdict == SEND:
             budget.sent.append(alert)
         elif verdict == SUPPRESS:
