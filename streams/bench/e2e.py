@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import shutil
 import sys
@@ -67,6 +68,8 @@ Say = Callable[[str], None]
 CORPUS_SEED = 7
 FETCHED_AT = "2026-01-01T00:00:00Z"
 _ID_SLOT = "@@BENCH-ARTICLE-ID@@"
+_LEAD_SLOT = "@@BENCH-STORY-LEAD@@"
+LEAD_NUMBERS = 200  # 1,399 characters: most of what the story sketch reads (agents.stories.MAX_CHARS)
 POLL_S = 0.25
 
 THROUGHPUT_TARGET = ">= 1000 articles/s"
@@ -144,15 +147,55 @@ def template(title: str, body: str, alerts: int = 0) -> Template:
     return Template(head, tail, alerts)
 
 
-def matching_templates(articles: Sequence[Any], themes_file: Path) -> list[Template]:
-    """Templates of the articles that match at least one theme, with the number of alerts each raises."""
+def story_lead(article_id: str) -> str:
+    """``LEAD_NUMBERS`` six-digit numbers derived from the id, one line: a lead unique to one send.
+
+    Digits carry no language (the language sample turns them into spaces) and match no
+    theme term, and the lead always has the same length, so every send of a template is
+    tagged alike; but its words fill most of the text the story sketch reads, so each
+    send opens a story of its own and raises that story's alerts.
+    """
+    digest = b""
+    counter = 0
+    while len(digest) < 3 * LEAD_NUMBERS:
+        digest += hashlib.blake2b(f"{article_id}/{counter}".encode(), digest_size=64).digest()
+        counter += 1
+    return " ".join(
+        str(100_000 + int.from_bytes(digest[3 * i : 3 * i + 3], "big") % 900_000) for i in range(LEAD_NUMBERS)
+    )
+
+
+@dataclass(frozen=True)
+class StoryTemplate:
+    """A raw article's encoded value around its id and a lead unique to each send (``story_lead``)."""
+
+    head: bytes  # up to the lead (keys sort: ``body`` comes before ``id``)
+    middle: bytes  # after the lead, up to the id
+    tail: bytes
+    alerts: int = 0  # alerts one send is expected to raise (one new story per matched theme)
+
+    def value(self, article_id: str) -> bytes:
+        return self.head + story_lead(article_id).encode() + self.middle + article_id.encode() + self.tail
+
+
+def story_template(title: str, body: str, alerts: int = 0) -> StoryTemplate:
+    encoded = encode(raw_record(title, f"{_LEAD_SLOT}\n\n{body}", _ID_SLOT))
+    head, _, rest = encoded.partition(_LEAD_SLOT.encode())
+    middle, found, tail = rest.partition(_ID_SLOT.encode())
+    if not found:
+        raise ValueError("the lead must come before the id in the encoded record")
+    return StoryTemplate(head, middle, tail, alerts)
+
+
+def matching_templates(articles: Sequence[Any], themes_file: Path) -> list[StoryTemplate]:
+    """Story templates of the articles that match at least one theme, with the alerts each send raises."""
     tagger = Tagger(load_theme_file(themes_file))
     out = []
     for article in articles:
-        value = template(article.title, article.body).value(article.id)
+        value = story_template(article.title, article.body).value(article.id)
         record = enrich(decode_raw_article(value), tagger, processed_at=FETCHED_AT)
         if record["themes"]:
-            out.append(template(article.title, article.body, alerts=len(record["themes"])))
+            out.append(story_template(article.title, article.body, alerts=len(record["themes"])))
     return out
 
 
@@ -421,7 +464,7 @@ async def measure_latency(
     raw: str,
     output: str,
     alerts: str | None,
-    pool: Sequence[Template],
+    pool: Sequence[Template | StoryTemplate],
     *,
     rate: float,
     seconds: float,
@@ -532,7 +575,7 @@ async def feed_and_measure(
     dep: Deployment,
     child: Child,
     offsets: Offsets,
-    pool: Sequence[Template],
+    pool: Sequence[Template | StoryTemplate],
     scale: Scale,
     say: Say,
     profiler: Profiler | None,
@@ -751,8 +794,8 @@ async def _run(
             await create_topics(bootstrap, [lat_in, lat_out])
             child = baseline_child("passthrough", dep, lat_in, lat_out, logs).start()
             try:
-                pool = [template(a.title, a.body) for a in corpus[:50]]
-                await preload(bootstrap, lat_in, [(b"warm-up", pool[0].value("warm-up"))])
+                floor_pool = [template(a.title, a.body) for a in corpus[:50]]
+                await preload(bootstrap, lat_in, [(b"warm-up", floor_pool[0].value("warm-up"))])
                 await wait_for_outputs(child, offsets, lat_out, 1, say, timeout=120)
                 seconds = scale.baseline_latency_seconds
                 say(f"  latency: {scale.latency_rate:.0f} articles/s for {seconds:.0f}s to the pass-through app")
@@ -761,7 +804,7 @@ async def _run(
                     lat_in,
                     lat_out,
                     None,
-                    pool,
+                    floor_pool,
                     rate=scale.latency_rate,
                     seconds=scale.baseline_latency_seconds,
                     child=child,

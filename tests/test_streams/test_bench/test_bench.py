@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from agents.records import decode_raw_article
 from agents.themes import load_theme_file
 from streams.bench import runner
-from streams.bench.e2e import Drain, Latency, _e2e_results, template
+from streams.bench.e2e import Drain, Latency, _e2e_results, story_lead, story_template, template
 from streams.bench.model import Result
 from streams.bench.naive import naive_tag, term_regex, theme_patterns
 from streams.bench.resources import parse_collapsed, split_frame, summarize_profile
@@ -221,6 +221,29 @@ def test_template_splices_unique_ids_into_a_valid_raw_article() -> None:
     assert decoded["id"] == "bench-42"
     assert decoded["title"] == 'A "quoted" title'
     assert decode_raw_article(article.value("bench-43"))["id"] == "bench-43"
+
+
+def test_story_template_makes_each_send_its_own_story_tagged_alike() -> None:
+    from agents.enrich import enrich
+    from agents.stories import TEXT_JOIN, signature, similarity
+    from agents.themes import Tagger
+
+    body = (
+        "President Trump said the United States will take control of Greenland, and Danish Prime Minister "
+        "Mette Frederiksen answered that the island is not for sale. NATO allies met in Brussels."
+    )
+    story = story_template('A "Greenland" title', body)
+    sends = [decode_raw_article(story.value(f"lat-{i}")) for i in range(4)]
+    assert [s["id"] for s in sends] == [f"lat-{i}" for i in range(4)]
+    assert all(s["body"].endswith(body) for s in sends)
+    assert len({len(s["body"]) for s in sends}) == 1  # the lead has one length: same language sample offsets
+    tagger = Tagger(load_theme_file(THEMES))
+    tagged = [enrich(s, tagger, processed_at="2026-01-01T00:00:00Z") for s in sends]
+    assert len({(t["lang"], tuple(m["theme"] for m in t["themes"])) for t in tagged}) == 1
+    assert tagged[0]["themes"]
+    sigs = [signature(s["title"], s["body"]) for s in sends]
+    assert all(similarity(sigs[0].text, sig.text) < TEXT_JOIN for sig in sigs[1:])
+    assert story_lead("lat-1") == story_lead("lat-1") != story_lead("lat-2")
 
 
 # --------------------------------------------------------------------------- profile summary
