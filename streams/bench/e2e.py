@@ -69,7 +69,7 @@ CORPUS_SEED = 7
 FETCHED_AT = "2026-01-01T00:00:00Z"
 _ID_SLOT = "@@BENCH-ARTICLE-ID@@"
 _LEAD_SLOT = "@@BENCH-STORY-LEAD@@"
-LEAD_NUMBERS = 200  # 1,399 characters: most of what the story sketch reads (agents.stories.MAX_CHARS)
+LEAD_NUMBERS = 330  # 2,309 characters: nearly all of what the story sketch reads (agents.stories.MAX_CHARS)
 POLL_S = 0.25
 
 THROUGHPUT_TARGET = ">= 1000 articles/s"
