@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 ALERT_KIND_THEME_MATCH = "theme_match"
@@ -133,12 +134,11 @@ def story_alert_event(
 
 def window_bounds(window: int, window_seconds: float) -> tuple[str, str]:
     """ISO 8601 UTC start and end of a volume window (``agents.volume.window_of``)."""
-    from datetime import UTC, datetime
+    return _iso(window * window_seconds), _iso((window + 1) * window_seconds)
 
-    def iso(at: float) -> str:
-        return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
-    return iso(window * window_seconds), iso((window + 1) * window_seconds)
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def spike_alert_event(

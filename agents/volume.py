@@ -45,8 +45,12 @@ class SpikeRule:
 
     def threshold(self, history: Sequence[int]) -> float:
         """Articles in a window at which the theme spikes, given the counts of the windows before it."""
-        mean = sum(history) / len(history) if history else 0.0
-        return self.factor * (mean + self.min_count)
+        return self.factor * (baseline(history) + self.min_count)
+
+
+def baseline(history: Sequence[int]) -> float:
+    """The mean count of the windows before the current one (0 before the first closes)."""
+    return sum(history) / len(history) if history else 0.0
 
 
 @dataclass
@@ -145,10 +149,9 @@ def observe_volume(
 
 
 def _spike(volume: Volume, threshold: float) -> Spike:
-    history = volume.history
-    baseline = sum(history) / len(history) if history else 0.0
     count = volume.count if volume.spike_count is None else volume.spike_count
-    return Spike(window=volume.window, count=count, baseline=round(baseline, 3), threshold=round(threshold, 3))
+    mean = round(baseline(volume.history), 3)
+    return Spike(window=volume.window, count=count, baseline=mean, threshold=round(threshold, 3))
 
 
 def budget_verdict(alert_id: str, *, sent: Sequence[str], suppressed: bool, budget: int) -> Verdict:
@@ -167,7 +170,7 @@ def budget_verdict(alert_id: str, *, sent: Sequence[str], suppressed: bool, budg
 
 def digest_parts(items: Sequence[Mapping[str, Any]], part_size: int) -> list[list[Mapping[str, Any]]]:
     """A window's folded alerts in digest-sized parts (one digest event each), in the order they were folded."""
-    return [list(items[i : i + part_size]) for i in range(0, len(items), part_size)] or []
+    return [list(items[i : i + part_size]) for i in range(0, len(items), part_size)]
 
 
 @dataclass

@@ -5,11 +5,35 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from agents.records import RawArticle, decode_raw_article, encode
 from agents.themes import parse_theme_text
 from streams.pipeline.delivery import InputRecord
 from streams.pipeline.stories import StorySteps
 from streams.pipeline.themes_live import LiveThemes
 from streams.pipeline.volume import VolumeRules
+
+
+def one_term_theme(theme_id: str, name: str, term: str, description: str = "one alert per story") -> str:
+    """A theme-file block: the theme matches every English article that has ``term``."""
+    return f"""
+[[theme]]
+id = "{theme_id}"
+name = "{name}"
+description = "{description}"
+[theme.terms.core]
+en = ["{term}"]
+[[theme.rules]]
+id = "core"
+all = ["core"]
+"""
+
+
+def distinct_story(n: int, term: str = "Greenland") -> RawArticle:
+    """An article that has ``term`` and is unlike any other number's: a story of its own."""
+    words = " ".join(f"w{n}x{j}" for j in range(40))
+    fields = {"title": f"{term} item {n}", "body": f"{term} {words}", "url": f"https://s.test/{n}",
+              "source": f"source-{n % 7}"}  # fmt: skip
+    return decode_raw_article(encode(fields))
 
 
 async def _no_tagged(_record: dict[str, Any]) -> None:

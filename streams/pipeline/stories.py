@@ -7,7 +7,7 @@ its own :class:`streams.pipeline.delivery.DeliveryGuard`.  State: the ``stories`
 - ``s:<story id>``: the story (``agents.stories.Story`` as JSON);
 - ``b:<band key>``: the story whose first article has this LSH band key;
 - ``a:<article id>``: the article's story, the input record that placed it, and its role;
-- ``x:<bucket>`` (a count) and ``x:<bucket>:<n>`` (lists of at most ``CHUNK`` keys): the ``s:``
+- ``x:<bucket>`` (a count) and ``x:<bucket>:<n>`` (a chunked list of keys, ``streams.pipeline.jsontable``): the ``s:``
   and ``a:`` keys to check when that hour leaves the window (a story is listed in the bucket of
   its latest article, an article in the bucket it was placed in and, while its story lives on,
   again in the story's latest bucket); ``x:next``: the first bucket not swept.  Appending to a
@@ -53,7 +53,6 @@ log = logging.getLogger("newsmon.worker")
 
 BUCKET_SECONDS = 3600.0
 NEXT_BUCKET = "x:next"
-CHUNK = 64  # keys per bucket chunk
 
 
 def epoch_of(iso: str) -> float:
@@ -203,20 +202,15 @@ class StorySteps:
             return
         count = int(self.json.get(f"x:{bucket}") or 0)
         for key in keys:
-            chunk_key = f"x:{bucket}:{count // CHUNK}"
-            self.json.put(chunk_key, [*(self.json.get(chunk_key) or []), key])
+            self.json.append_chunked(f"x:{bucket}", count, key)
             count += 1
         self.json.put(f"x:{bucket}", count)
 
     def _take(self, bucket: int) -> list[str]:
         """The keys listed for ``bucket``, which is forgotten."""
-        count = self.json.get(f"x:{bucket}")
-        if count is None:
+        if not self.json.has(f"x:{bucket}"):
             return []
-        keys: list[str] = []
-        for chunk in range((int(count) + CHUNK - 1) // CHUNK):
-            keys += self.json.get(f"x:{bucket}:{chunk}") or []
-            self.json.delete(f"x:{bucket}:{chunk}")
+        keys: list[str] = self.json.drop_chunked(f"x:{bucket}")
         del self.table[f"x:{bucket}"]
         return keys
 

@@ -6,8 +6,8 @@ coverage per theme and hold back story alerts over a theme's budget. Keys it add
 
 - ``v:<theme>``: the theme's coverage counts (``agents.volume.Volume``);
 - ``g:<theme>``: the theme's budget in the current window (``agents.volume.Budget``);
-- ``g:<theme>:<window>:<n>``: the alerts folded into that window's digest, in chunks of at
-  most ``CHUNK``; ``g:<theme>:x:<alert id>``: "this alert was folded" (the window), so a
+- ``g:<theme>:<window>:<n>``: the alerts folded into that window's digest (a chunked list,
+  ``streams.pipeline.jsontable``); ``g:<theme>:x:<alert id>``: "this alert was folded" (the window), so a
   redelivery does not fold it twice;
 - ``g:pending``: the themes with folded alerts in their current window; ``g:last``: the
   input record that emitted digests last, and for which themes (sent again when that
@@ -40,7 +40,6 @@ from agents.volume import (
 )
 from streams.pipeline.jsontable import JsonTable
 
-CHUNK = 64  # folded alerts per table value
 DIGEST_PART = 200  # folded alerts listed per digest event
 PENDING = "g:pending"
 LAST = "g:last"
@@ -62,7 +61,6 @@ class VolumeSteps:
     """Coverage counts, spikes, the budget of story alerts and the digests, on one table."""
 
     def __init__(self, table: Any, rules: VolumeRules, *, theme_name: Callable[[str], str], now: Callable[[], str]):
-        self.table = table
         self.json = JsonTable(table)
         self.rules = rules
         self.theme_name = theme_name
@@ -109,6 +107,7 @@ class VolumeSteps:
             return True
         theme = str(event["data"]["theme"])
         budget = self._budget(theme, at)
+        # A window this closes has no folded alerts (``digests`` closed those first): no digest here.
         close_budget(budget, at=at, origin=origin, window_seconds=self.rules.window_seconds)
         alert = str(event["id"])
         marker = f"g:{theme}:x:{alert}"
@@ -116,8 +115,7 @@ class VolumeSteps:
         if verdict == SEND:
             budget.sent.append(alert)
         elif verdict == SUPPRESS:
-            chunk = f"g:{theme}:{budget.window}:{budget.folded // CHUNK}"
-            self.json.put(chunk, [*(self.json.get(chunk) or []), folded_item(event)])
+            self.json.append_chunked(f"g:{theme}:{budget.window}", budget.folded, folded_item(event))
             self.json.put(marker, budget.window)
             budget.folded += 1
             pending = self.json.get(PENDING) or []
@@ -166,25 +164,13 @@ class VolumeSteps:
             return Budget(window=window_of(at, self.rules.window_seconds))
         return Budget.from_record(stored)
 
-    def _items(self, theme: str, window: int) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        n = 0
-        while (chunk := self.json.get(f"g:{theme}:{window}:{n}")) is not None:
-            items += chunk
-            n += 1
-        return items
-
     def _forget(self, theme: str, window: int) -> None:
         """Delete what was folded into an older window of ``theme`` (its digest went out)."""
-        for item in self._items(theme, window):
+        for item in self.json.drop_chunked(f"g:{theme}:{window}"):
             self.json.delete(f"g:{theme}:x:{item['alert_id']}")
-        n = 0
-        while self.table.get(f"g:{theme}:{window}:{n}") is not None:
-            del self.table[f"g:{theme}:{window}:{n}"]
-            n += 1
 
     def _digest_events(self, theme: str, window: int) -> list[dict[str, Any]]:
-        parts = digest_parts(self._items(theme, window), DIGEST_PART)
+        parts = digest_parts(self.json.chunked(f"g:{theme}:{window}"), DIGEST_PART)
         return [
             digest_alert_event(
                 theme=theme,

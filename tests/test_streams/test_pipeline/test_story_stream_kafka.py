@@ -25,10 +25,12 @@ from agents.enrich import enrich
 from agents.records import RawArticle, article_id
 from agents.stories import story_id_for
 from agents.themes import Tagger, load_theme_file
+from agents.volume import window_of
 from streams.bench.faultcheck import seed_templates
 from streams.kafka.admin import ensure_topics
 from streams.kafka.consumers import read_to_end
 from streams.kafka.topics import specs
+from streams.pipeline.stories import epoch_of
 from streams.settings import Settings
 from streams.sources.replay import to_record
 
@@ -123,6 +125,17 @@ def expected_alerts(stream: Stream, tagger: Tagger) -> tuple[set[tuple[str, str,
     return out, themes
 
 
+async def tagged_records(env: Env, ids: set[str], worker: WorkerProcess) -> list[dict[str, Any]]:
+    """The tagged records, read until every one of ``ids`` has one (the worker must stay alive)."""
+    records = await collect(
+        env.bootstrap,
+        [env.topic("news.articles.tagged")],
+        lambda rs: {v["id"] for v in values(rs)} >= ids,
+        alive=lambda: worker.alive,
+    )
+    return values(records)
+
+
 async def test_the_story_stream_raises_exactly_its_alerts_across_a_sigkill(newsmon_env: Env, tmp_path: Path) -> None:
     stream = story_stream()
     tagger = Tagger(load_theme_file(SHIPPED_THEMES))
@@ -141,26 +154,14 @@ async def test_the_story_stream_raises_exactly_its_alerts_across_a_sigkill(newsm
         settings = Settings(topic_prefix=env.prefix, kafka_bootstrap_servers=env.bootstrap)
         await ensure_topics(env.bootstrap, specs(settings))
         await produce(env.bootstrap, raw_topic, [to_record(a) for a in stream.first])
-        await collect(
-            env.bootstrap,
-            [env.topic("news.articles.tagged")],
-            lambda rs: {v["id"] for v in values(rs)} >= first_ids,
-            alive=lambda: worker.alive,
-        )
+        await tagged_records(env, first_ids, worker)
     finally:
         worker.kill()  # SIGKILL: whatever was not committed is delivered again
     worker = WorkerProcess(env, tmp_path / "worker-2.log").start()
     all_ids = {a["id"] for a in stream.articles}
     try:
         await produce(env.bootstrap, raw_topic, [to_record(a) for a in stream.second])
-        tagged = values(
-            await collect(
-                env.bootstrap,
-                [env.topic("news.articles.tagged")],
-                lambda rs: {v["id"] for v in values(rs)} >= all_ids,
-                alive=lambda: worker.alive,
-            )
-        )
+        tagged = await tagged_records(env, all_ids, worker)
     finally:
         assert worker.stop() == 0  # SIGTERM flushes every alert of the stream
     alerts = {a["id"]: a for a in values(await read_to_end(env.bootstrap, [env.topic("news.alerts")]))}
@@ -186,15 +187,10 @@ async def test_the_story_stream_raises_exactly_its_alerts_across_a_sigkill(newsm
             got.add((kind, data["theme"], data["reason"]))
         elif kind == "spike":
             assert data["count"] == THRESHOLD
-            assert alert["id"] == alert_id(data["theme"], f"spike/{_window(data)}", kind)
+            assert alert["id"] == alert_id(
+                data["theme"], f"spike/{window_of(epoch_of(data['window_start']), 86400)}", kind
+            )
             got.add((kind, data["theme"], "window"))
         else:
             raise AssertionError(f"unexpected alert kind {kind}: {alert}")
     assert sorted(got) == sorted(expected)
-
-
-def _window(data: dict[str, Any]) -> int:
-    from datetime import datetime
-
-    start = datetime.fromisoformat(data["window_start"].replace("Z", "+00:00")).timestamp()
-    return int(start // 86400)

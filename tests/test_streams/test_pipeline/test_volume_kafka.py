@@ -12,56 +12,23 @@ import asyncio
 import dataclasses
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from stories_support import distinct_story, one_term_theme
 from support import Env, WorkerProcess, collect, produce, values
 
-from agents.records import decode_raw_article
+from agents.volume import window_of
+from streams.pipeline.stories import epoch_of
 from streams.sources.replay import to_record
 
 pytestmark = pytest.mark.kafka
 
 WINDOW = 12  # seconds
-THEMES = """
-[[theme]]
-id = "greenland"
-name = "Greenland"
-description = "one alert per story"
-[theme.terms.core]
-en = ["Greenland"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
-
-[[theme]]
-id = "arctic"
-name = "Arctic"
-description = "steady background coverage"
-[theme.terms.core]
-en = ["Arctic"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
-"""
-
-
-def epoch(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
-
-
-def article(n: int, term: str) -> dict[str, Any]:
-    words = " ".join(f"w{n}x{j}" for j in range(40))
-    return dict(
-        decode_raw_article(
-            json.dumps(
-                {"title": f"{term} item {n}", "body": f"{term} {words}", "url": f"https://s.test/{term}/{n}",
-                 "source": f"source-{n}"}
-            ).encode()
-        )
-    )  # fmt: skip
+THEMES = one_term_theme("greenland", "Greenland", "Greenland") + one_term_theme(
+    "arctic", "Arctic", "Arctic", "steady background coverage"
+)
 
 
 async def test_a_burst_over_budget_gives_two_alerts_one_spike_and_one_digest(newsmon_env: Env, tmp_path: Path) -> None:
@@ -80,8 +47,8 @@ async def test_a_burst_over_budget_gives_two_alerts_one_spike_and_one_digest(new
     )
     warmup = tmp_path / "warmup.jsonl"
     warmup.write_text(json.dumps({"title": "Weather", "body": "Mild and dry all week."}) + "\n", encoding="utf-8")
-    burst = [article(n, "Greenland") for n in range(8)]
-    steady = [article(100 + n, "Arctic") for n in range(2)]
+    burst = [distinct_story(n, "Greenland") for n in range(8)]
+    steady = [distinct_story(100 + n, "Arctic") for n in range(2)]
 
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     try:
@@ -104,7 +71,7 @@ async def test_a_burst_over_budget_gives_two_alerts_one_spike_and_one_digest(new
         tagged = values(await collect(env.bootstrap, [env.topic("news.articles.tagged")], lambda rs: len(rs) >= 11))
     finally:
         assert worker.stop() == 0
-    windows = {epoch(t["processed_at"]) // WINDOW for t in tagged if t["id"] in {a["id"] for a in burst}}
+    windows = {window_of(epoch_of(t["processed_at"]), WINDOW) for t in tagged if t["id"] in {a["id"] for a in burst}}
     assert len(windows) == 1, f"the burst was processed across a window boundary: {windows}"
     stories = {t["story_id"] for t in tagged if t["id"] in {a["id"] for a in burst}}
     assert len(stories) == 8

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stories_support import story_steps
+from stories_support import distinct_story, one_term_theme, story_steps
 
 from agents.enrich import enrich
-from agents.records import decode_raw_article, encode
+from agents.records import encode
 from agents.themes import parse_theme_text
 from agents.volume import SpikeRule
 from streams.pipeline.delivery import InputRecord
@@ -16,17 +16,7 @@ from streams.pipeline.stories import StorySteps
 from streams.pipeline.themes_live import LiveThemes
 from streams.pipeline.volume import DIGEST_PART, VolumeRules
 
-THEMES = """
-[[theme]]
-id = "greenland"
-name = "Greenland"
-description = "one alert per story"
-[theme.terms.core]
-en = ["Greenland"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
-"""
+THEMES = one_term_theme("greenland", "Greenland", "Greenland")
 
 WINDOW = 600.0  # seconds
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, a window boundary
@@ -58,14 +48,9 @@ def make_steps(budget: int = 0, rule: SpikeRule | None = None) -> tuple[StorySte
 
 
 def story_value(n: int, at: float) -> bytes:
-    """An on-theme article unlike any other number's (its own story)."""
-    words = " ".join(f"w{n}x{j}" for j in range(40))
-    article = decode_raw_article(
-        encode({"title": f"Greenland item {n}", "body": f"Greenland {words}", "url": f"https://s.test/{n}",
-                "source": f"source-{n % 7}"})
-    )  # fmt: skip
+    """An on-theme article unlike any other number's (its own story), enriched at ``at``."""
     themes = LiveThemes(parse_theme_text(THEMES, "inline"))
-    return encode(enrich(article, themes.tagger, processed_at=iso(at)))
+    return encode(enrich(distinct_story(n), themes.tagger, processed_at=iso(at)))
 
 
 def tick(at: float) -> bytes:
