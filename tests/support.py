@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from streams.bench.corpus import DEFAULT_SENTENCES_DIR
 from streams.kafka.consumers import end_offsets, topic_partitions
 
-__all__ = ["NO_SPIKES", "Env", "WorkerProcess", "collect", "end_offsets", "produce", "values"]
+__all__ = ["NEEDS_SENTENCE_CORPUS", "NO_SPIKES", "Env", "WorkerProcess", "collect", "end_offsets", "produce", "values"]
 from streams.kafka.limits import MAX_MESSAGE_BYTES
 from streams.processes import Child, Deployment, worker_child
 
@@ -28,6 +30,12 @@ SHIPPED_THEMES = REPO / "themes" / "themes.toml"
 # they are off there; tests/test_streams/test_pipeline/test_story_stream_kafka.py checks
 # spikes exactly across a SIGKILL.
 NO_SPIKES = {"NEWSMON_SPIKE_MIN_COUNT": "1000000"}
+# Tests that build the bench corpus read ../shared/corpora/langid-sentences (CI has it; a clone
+# elsewhere may not): without it they are skipped, saying why.
+NEEDS_SENTENCE_CORPUS = pytest.mark.skipif(
+    not DEFAULT_SENTENCES_DIR.is_dir(),
+    reason=f"sentence corpus not available: {DEFAULT_SENTENCES_DIR} is missing (../shared is not checked out)",
+)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import NEEDS_SENTENCE_CORPUS
 
 from agents.classify import CLASSIFY_FIELDS, classify_article
 from agents.enrich import enrich
@@ -50,6 +51,7 @@ def worker(article: RawArticle, tagger: Tagger) -> dict[str, Any]:
     return enrich(decode_raw_article(encode(article)), tagger, processed_at="2026-01-01T00:00:00Z")
 
 
+@NEEDS_SENTENCE_CORPUS
 def test_classify_is_the_workers_enrich_over_seeds_corpus_and_markup(tagger: Tagger) -> None:
     cases = articles()
     langs = set()

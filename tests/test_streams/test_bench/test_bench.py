@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import NEEDS_SENTENCE_CORPUS
 
 from agents.records import decode_raw_article
 from agents.themes import load_theme_file
@@ -296,6 +297,7 @@ def test_cli_help_lists_the_options() -> None:
 
 @pytest.mark.kafka
 @pytest.mark.timeout(240)
+@NEEDS_SENTENCE_CORPUS
 def test_bench_e2e_smoke(kafka_bootstrap: str, tmp_path: Path) -> None:
     """The e2e section in its tiny mode writes throughput with a baseline (no speed is asserted)."""
     out = tmp_path / "bench.json"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import NEEDS_SENTENCE_CORPUS
 
 from agents.language import detect_language, supported_languages
 from streams.bench.corpus import (
-    DEFAULT_SENTENCES_DIR,
     MAX_BODY_BYTES,
     MIN_BODY_BYTES,
     SEEDS_DIR,
@@ -19,10 +19,7 @@ from streams.bench.corpus import (
     load_sentences,
 )
 
-pytestmark = pytest.mark.skipif(
-    not DEFAULT_SENTENCES_DIR.is_dir(),
-    reason=f"sentence corpus not available: {DEFAULT_SENTENCES_DIR} is missing (../shared is not checked out)",
-)
+pytestmark = NEEDS_SENTENCE_CORPUS
 
 NOISE = ("https://", "@example.org", "<p>&nbsp;</p>")
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+from support import NEEDS_SENTENCE_CORPUS
 
 from streams.bench import enrich, runner
-from streams.bench.corpus import DEFAULT_SENTENCES_DIR
 from streams.cli.bench import SECTION_CHOICES
-
-needs_corpus = pytest.mark.skipif(
-    not DEFAULT_SENTENCES_DIR.is_dir(), reason=f"sentence corpus not available: {DEFAULT_SENTENCES_DIR} is missing"
-)
 
 
 def test_section_is_wired_and_its_figure_required() -> None:
@@ -27,7 +22,7 @@ def test_per_article_ms_warms_up_then_takes_the_median_of_the_rounds() -> None:
     assert ms >= 0
 
 
-@needs_corpus
+@NEEDS_SENTENCE_CORPUS
 def test_tiny_run_reports_the_figure_with_baseline_target_and_steps() -> None:
     said: list[str] = []
     [result] = enrich.run("tiny", said.append)
@@ -45,7 +40,7 @@ def test_tiny_run_reports_the_figure_with_baseline_target_and_steps() -> None:
     assert any("ms CPU per article" in line for line in said)
 
 
-@needs_corpus
+@NEEDS_SENTENCE_CORPUS
 def test_decide_is_the_worker_decision() -> None:
     from agents.alerting import new_alert_themes
     from agents.enrich import enrich as enrich_article

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from support import NEEDS_SENTENCE_CORPUS
 
 from streams.bench import enrich, runner, stories
-from streams.bench.corpus import DEFAULT_SENTENCES_DIR
 from streams.cli.bench import SECTION_CHOICES
-
-needs_corpus = pytest.mark.skipif(
-    not DEFAULT_SENTENCES_DIR.is_dir(), reason=f"sentence corpus not available: {DEFAULT_SENTENCES_DIR} is missing"
-)
 
 
 def test_section_is_wired_and_its_figure_required() -> None:
@@ -21,7 +16,7 @@ def test_section_is_wired_and_its_figure_required() -> None:
     assert "stories.cpu_ms_per_article" in runner.REQUIRED_NAMES
 
 
-@needs_corpus
+@NEEDS_SENTENCE_CORPUS
 def test_enriched_values_are_one_second_apart_and_carry_the_worker_decision() -> None:
     from agents.themes import Tagger, load_theme_file
     from streams.settings import get_settings
@@ -33,7 +28,7 @@ def test_enriched_values_are_one_second_apart_and_carry_the_worker_decision() ->
     assert [r["id"] for r in records] == [enrich.decide(json.loads(v), tagger)[0]["id"] for v in values]
 
 
-@needs_corpus
+@NEEDS_SENTENCE_CORPUS
 def test_tiny_run_reports_the_figure_with_its_baseline_and_the_alerts_the_steps_sent() -> None:
     said: list[str] = []
     [result] = stories.run("tiny", said.append)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support import NEEDS_SENTENCE_CORPUS
 
 from agents.enrich import enrich
 from agents.records import MAX_BODY_CHARS, MAX_TITLE_CHARS, MAX_VALUE_BYTES, decode_raw_article
@@ -70,6 +71,7 @@ def worker_tags(paths: list[Path]) -> dict[str, dict[str, Any]]:
     return out
 
 
+@NEEDS_SENTENCE_CORPUS
 def test_classify_and_replay_read_the_same_files_and_agree_with_the_worker(tmp_path: Path) -> None:
     for seed in SEEDS.glob("*.txt"):
         shutil.copy(seed, tmp_path / seed.name)
