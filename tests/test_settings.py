@@ -75,6 +75,8 @@ READS: dict[str, tuple[str, object]] = {
     "NEWSMON_SPIKE_BASELINE_WINDOWS": ("12", 12),
     "NEWSMON_ALERT_BUDGET": ("10", 10),
     "NEWSMON_TICK_SECONDS": ("5", 5.0),
+    "NEWSMON_BATCH_SIZE": ("200", 200),
+    "NEWSMON_BATCH_WAIT_MS": ("20", 20),
     "NEWSMON_BROKER_START_TIMEOUT": ("12.5", 12.5),
     "NEWSMON_KAFKA_CONNECT_TIMEOUT": ("2.5", 2.5),
     "JAVA_HOME": ("/opt/jdk-21", Path("/opt/jdk-21")),
@@ -265,6 +267,8 @@ PROPERTIES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[str] | Non
     "NEWSMON_SPIKE_MIN_COUNT": (_ints(1, 1_000_000), st.one_of(_WORD, _ints(-1000, 0), _ints(1_000_001))),
     "NEWSMON_SPIKE_BASELINE_WINDOWS": (_ints(1, 1000), st.one_of(_WORD, _ints(-1000, 0), _ints(1001, 100000))),
     "NEWSMON_ALERT_BUDGET": (_ints(0, 1_000_000), st.one_of(_WORD, _ints(-1000, -1), _ints(1_000_001))),
+    "NEWSMON_BATCH_SIZE": (_ints(1, 10_000), st.one_of(_WORD, _ints(-1000, 0), _ints(10_001))),
+    "NEWSMON_BATCH_WAIT_MS": (_ints(0, 10_000), st.one_of(_WORD, _ints(-1000, -1), _ints(10_001))),
     "NEWSMON_TICK_SECONDS": (
         st.floats(min_value=0.5, max_value=3600.0).map(repr),
         st.one_of(_WORD, st.floats(max_value=0.499).map(repr), st.floats(min_value=3600.001).map(repr)),

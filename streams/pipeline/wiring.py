@@ -72,10 +72,11 @@ def wire(
     async def process_articles(stream: faust.StreamT[bytes]) -> AsyncIterator[dict[str, Any]]:
         """The article agent: gap-free input from the delivery guard, each record through ``ArticleSteps``."""
         await pipeline.themes.ready.wait()
-        async for record in guard.records(stream):
-            with processing(record), METRICS.timed():
-                result = await steps.handle(record)
-            yield result
+        async for batch in guard.batches(stream, settings.batch_size, settings.batch_wait_ms / 1000):
+            for record in batch:
+                with processing(record), METRICS.timed():
+                    result = await steps.handle(record)
+                yield result
 
     app.agent(pipeline.raw, name="process_articles")(process_articles)
     story_steps = StorySteps(
@@ -95,10 +96,11 @@ def wire(
     async def assign_stories(stream: faust.StreamT[bytes]) -> AsyncIterator[dict[str, Any]]:
         """The stories agent: every enriched article (one partition, gap-free) through ``StorySteps``."""
         await pipeline.themes.ready.wait()
-        async for record in story_guard.records(stream):
-            with processing(record):
-                result = await story_steps.handle(record)
-            yield result
+        async for batch in story_guard.batches(stream, settings.batch_size, settings.batch_wait_ms / 1000):
+            for record in batch:
+                with processing(record):
+                    result = await story_steps.handle(record)
+                yield result
 
     app.agent(pipeline.enriched, name="assign_stories")(assign_stories)
     if settings.alert_budget > 0:  # ticks only serve digests: without a budget there are none

@@ -2,7 +2,9 @@
 
 The survivor takes over the dead worker's partitions once the group notices (the session
 timeout, 15 s); what the dead one had processed but not committed is processed again, so
-alerts can repeat, but only as the same ``alert_id``.
+alerts can repeat, but only as the same ``alert_id``.  Run with the agents taking one event
+at a time (the default) and in batches (``NEWSMON_BATCH_SIZE``), where a batch can be cut
+short by the rebalance.
 """
 
 from __future__ import annotations
@@ -35,13 +37,18 @@ def alert_lines(worker: WorkerProcess) -> int:
     return sum(1 for line in worker.log_path.read_text(errors="replace").splitlines() if "] ALERT " in line)
 
 
-async def test_two_workers_one_sigkilled_lose_nothing(newsmon_env: Env, tmp_path: Path, faults: Any) -> None:
+@pytest.mark.parametrize("batch_size", [1, 64], ids=["one-at-a-time", "batches"])
+async def test_two_workers_one_sigkilled_lose_nothing(
+    newsmon_env: Env, tmp_path: Path, faults: Any, batch_size: int
+) -> None:
     # greenland alerts per article (both agents' alert paths under fault), the other themes once per story
     themes_file = tmp_path / "themes.toml"
     themes_file.write_text(
         per_article_variant(SHIPPED_THEMES.read_text(encoding="utf-8"), PER_ARTICLE), encoding="utf-8"
     )
-    env = dataclasses.replace(newsmon_env, themes_file=themes_file)
+    env = dataclasses.replace(
+        newsmon_env, themes_file=themes_file, extra={**newsmon_env.extra, "NEWSMON_BATCH_SIZE": str(batch_size)}
+    )
     started = time.monotonic()
     articles = article_stream(ARTICLES, f"two-{uuid.uuid4().hex[:8]}")
     ids = [a["id"] for a in articles]
@@ -79,7 +86,7 @@ async def test_two_workers_one_sigkilled_lose_nothing(newsmon_env: Env, tmp_path
             assert survivor.stop() == 0
             await reader.drain()
             result = figures(
-                "two workers, one SIGKILL",
+                f"two workers, one SIGKILL (batch size {batch_size})",
                 ids,
                 reader.observed,
                 expected,

@@ -179,6 +179,12 @@ class FakeStream:
         for m in self._messages:
             yield SimpleNamespace(message=m)
 
+    async def take_events(self, size: int, within: float) -> AsyncIterator[list[Any]]:
+        """Like faust's: lists of up to ``size`` events (``within`` does not matter to a fixed list)."""
+        events = [SimpleNamespace(message=m) for m in self._messages]
+        for start in range(0, len(events), size):
+            yield events[start : start + size]
+
 
 def make_guard(gaps: FakeGaps) -> tuple[DeliveryGuard, FakeCommitted, FakeConsumer, Clock]:
     committed, consumer, clock = FakeCommitted(), FakeConsumer(), Clock()
@@ -355,3 +361,63 @@ async def test_the_consumer_never_commits_past_a_guards_ledger() -> None:
     await offsets(guard.records(FakeStream([message(P0, 0), message(P0, 1), message(P1, 0)])))
     consumer = GuardedCommitter(guard.app, {P0: 12, P1: 1})  # faust acked P0 up to 11: 2..11 were skipped
     assert consumer._filter_committable_offsets([P0, P1]) == {P0: 2, P1: 1}
+
+
+# --------------------------------------------------------------------------- batches: finished when the next is taken
+
+
+async def test_batches_finish_a_batch_when_the_agent_asks_for_the_next() -> None:
+    guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(20)}))
+    await assign(guard, committed, {P0: 0})
+    stream = FakeStream([message(P0, o) for o in range(5)])
+    seen: list[list[int]] = []
+    done_while_processing: list[int] = []
+    async for batch in guard.batches(stream, 2, within=0.01):
+        seen.append([r.offset for r in batch])
+        done_while_processing.append(guard.progress.done[P0])
+    assert seen == [[0, 1], [2, 3], [4]]
+    assert done_while_processing == [0, 2, 4]  # a batch in progress is not committable yet
+    assert guard.progress.done[P0] == 5
+
+
+async def test_an_abandoned_batch_holds_back_the_commit_and_is_processed_again() -> None:
+    gaps = FakeGaps({P0: range(20)})
+    guard, committed, _consumer, _clock = make_guard(gaps)
+    await assign(guard, committed, {P0: 0})
+    batches = guard.batches(FakeStream([message(P0, o) for o in range(4)]), 2, within=0.01)
+    assert [r.offset for r in await anext(batches)] == [0, 1]
+    assert [r.offset for r in await anext(batches)] == [2, 3]
+    await batches.aclose()  # the agent is cancelled while processing 2..3 (faust acks them anyway)
+    assert guard.progress.done[P0] == 2
+    assert guard.progress.expected[P0] == 2
+    # Faust acknowledged up to 3: the commit stops at 2
+    assert commit_ceiling({P0: 4}, [guard.progress.done], {}) == {P0: 2}
+    # the next event (the stream went on at 4) brings 2..3 back first
+    got = await offsets(guard.records(FakeStream([message(P0, 4)])))
+    assert got == [(0, 2), (0, 3), (0, 4)]
+    assert gaps.reads == [(P0, 2, 4)]
+    assert guard.progress.done[P0] == 5
+
+
+async def test_the_audit_refetches_an_abandoned_batch_when_no_more_input_comes() -> None:
+    guard, committed, consumer, clock = make_guard(FakeGaps({P0: range(10)}))
+    await assign(guard, committed, {P0: 0})
+    batches = guard.batches(FakeStream([message(P0, o) for o in range(3)]), 3, within=0.01)
+    await anext(batches)
+    await batches.aclose()
+    consumer.highwaters[P0] = 3
+    clock.now += 6
+    assert await guard.audit_once() == [(P0, 0)]
+
+
+async def test_batches_of_one_take_events_one_at_a_time() -> None:
+    guard, committed, _consumer, _clock = make_guard(FakeGaps({P0: range(10)}))
+    await assign(guard, committed, {P0: 0})
+
+    class EventsOnly(FakeStream):
+        async def take_events(self, size: int, within: float) -> AsyncIterator[list[Any]]:
+            raise AssertionError("size 1 must not wait for a batch")
+            yield []
+
+    got = [[r.offset for r in b] async for b in guard.batches(EventsOnly([message(P0, 0), message(P0, 1)]), 1, 0.5)]
+    assert got == [[0], [1]]
