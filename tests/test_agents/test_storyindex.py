@@ -1,0 +1,76 @@
+"""The in-memory story index: band candidates, expiry buckets, member articles, and its rebuild."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agents.storyindex import StoryIndex
+
+
+def test_a_band_key_finds_every_live_story_that_has_it() -> None:
+    index = StoryIndex()
+    index.add_story("st-a", ["t0:1", "t1:2"], bucket=10)
+    index.add_story("st-b", ["t0:1", "t1:9"], bucket=11)
+    assert index.candidates(["t0:1"]) == ["st-a", "st-b"]
+    assert index.candidates(["t1:9", "t1:2", "t1:9"]) == ["st-a", "st-b"]
+    assert index.candidates(["n0:5"]) == []
+
+
+def test_touch_moves_a_story_to_its_latest_bucket() -> None:
+    index = StoryIndex()
+    index.add_story("st-a", ["t0:1"], bucket=10)
+    index.add_story("st-b", ["t0:2"], bucket=10)
+    index.touch("st-a", 12)
+    assert index.due(11) == ["st-b"]
+    assert index.due(13) == ["st-b", "st-a"]  # oldest bucket first
+    assert index.buckets == {10: {"st-b"}, 12: {"st-a"}}
+
+
+def test_remove_forgets_bands_bucket_and_returns_the_articles() -> None:
+    index = StoryIndex()
+    index.add_story("st-a", ["t0:1", "t1:2"], bucket=10)
+    index.add_story("st-b", ["t0:1"], bucket=10)
+    index.add_article("st-a", "a2")
+    index.add_article("st-a", "a1")
+    assert index.remove("st-a") == ["a1", "a2"]
+    assert index.candidates(["t0:1", "t1:2"]) == ["st-b"]
+    assert index.bands == {"t0:1": {"st-b"}}
+    assert index.due(99) == ["st-b"]
+    assert index.remove("st-a") == []  # twice: nothing left
+    assert len(index) == 1
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from("abcdef"), st.lists(st.sampled_from(["b1", "b2", "b3", "b4"]), max_size=3), st.integers(0, 5)
+    ),
+    max_size=30,
+)
+
+
+@given(operations, st.integers(0, 6))
+def test_an_index_rebuilt_from_the_final_state_equals_the_live_one(
+    ops: list[tuple[str, list[str], int]], cut: int
+) -> None:
+    """Adds, touches and removes in any order; rebuilding from what is left gives the same index."""
+    live = StoryIndex()
+    state: dict[str, tuple[list[str], int]] = {}
+    for story, bands, bucket in ops:
+        sid = f"st-{story}"
+        if sid in state and bucket == 0:
+            live.remove(sid)
+            del state[sid]
+        elif sid in state:
+            live.touch(sid, bucket)
+            state[sid] = (state[sid][0], bucket)
+        else:
+            live.add_story(sid, bands, bucket)
+            state[sid] = (bands, bucket)
+    for sid in live.due(cut):
+        live.remove(sid)
+        del state[sid]
+    rebuilt = StoryIndex()
+    for sid in sorted(state, reverse=True):
+        rebuilt.add_story(sid, state[sid][0], state[sid][1])
+    assert rebuilt == live
