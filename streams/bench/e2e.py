@@ -71,6 +71,7 @@ _ID_SLOT = "@@BENCH-ARTICLE-ID@@"
 _LEAD_SLOT = "@@BENCH-STORY-LEAD@@"
 LEAD_NUMBERS = 330  # 2,309 characters: nearly all of what the story sketch reads (agents.stories.MAX_CHARS)
 POLL_S = 0.25
+BATCH_SIZE = 64  # NEWSMON_BATCH_SIZE of the batched drain (the default is 1)
 
 THROUGHPUT_TARGET = ">= 1000 articles/s"
 VS_NAIVE_TARGET = ">= 10x"
@@ -724,6 +725,10 @@ async def _run(
             drains["passthrough_2"] = await drain_passthrough_group(dep, raw, 2, scale.articles, logs, offsets, say)
             dep = _deployment(bootstrap, run_id, "worker2", root, themes_file)
             drains["worker_2"] = await drain_workers(dep, 2, values, logs, offsets, say)
+            # Batches: the same articles through one worker whose agents take BATCH_SIZE events at a time.
+            dep = _deployment(bootstrap, run_id, "batched", root, themes_file)
+            dep.extra["NEWSMON_BATCH_SIZE"] = str(BATCH_SIZE)
+            drains["worker_batched"] = await drain_workers(dep, 1, values, logs, offsets, say)
             del values
 
         worker = worker_child(worker_dep, logs / f"{worker_dep.app_id}.log").start()
@@ -955,6 +960,21 @@ def _e2e_results(drains: dict[str, Drain], latency: dict[str, Latency]) -> list[
                 detail=passthrough_2.detail(),
             ),
         ]
+    batched = drains.get("worker_batched")
+    if batched is not None:
+        out.append(
+            Result(
+                name="e2e.throughput_batched",
+                value=round(batched.rate, 1),
+                unit="articles/s",
+                baseline=round(worker.rate, 1),
+                detail={
+                    **batched.detail(),
+                    "batch_size": BATCH_SIZE,
+                    "baseline_is": "the worker, one process, one event at a time (NEWSMON_BATCH_SIZE=1)",
+                },
+            )
+        )
     for name in ("naive", "passthrough"):
         out.append(
             Result(

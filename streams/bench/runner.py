@@ -46,6 +46,7 @@ REQUIRED_NAMES = (
     "e2e.throughput_2proc",
     "e2e.scaling_2proc",
     "e2e.passthrough_throughput_2proc",
+    "e2e.throughput_batched",
     "e2e.vs_naive",
     "e2e.vs_passthrough",
     "e2e.latency_p99_ms",

@@ -328,12 +328,12 @@ def test_bench_e2e_smoke(kafka_bootstrap: str, tmp_path: Path) -> None:
         "e2e.throughput_2proc",
         "e2e.scaling_2proc",
         "e2e.passthrough_throughput_2proc",
+        "e2e.throughput_batched",
     ):
         assert results[name]["value"] > 0, results[name]
         assert results[name]["baseline"] > 0, results[name]
     assert results["e2e.throughput"]["detail"]["processes"] in (1, 2)
     # Distinct articles: what the group processed again across its rebalance counts once.
-    assert (
-        results["e2e.throughput_2proc"]["detail"]["articles"] == results["e2e.throughput_1proc"]["detail"]["articles"]
-    )
+    for name in ("e2e.throughput_2proc", "e2e.throughput_batched"):
+        assert results[name]["detail"]["articles"] == results["e2e.throughput_1proc"]["detail"]["articles"]
     assert "e2e.throughput" in proc.stdout
