@@ -8,9 +8,32 @@ changelog record) however long the list gets.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 CHUNK = 64  # entries per chunk of a chunked list
+
+# the scanner json.loads ends up in (set by JSONDecoder.__init__; not in the type stubs)
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+# what json.dumps(value, separators=(",", ":"), sort_keys=True) uses, built once instead of per call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
+
+def loads(value: str | bytes) -> Any:
+    """``json.loads(value)``, without its per-call overhead for a str that starts with a JSON value and ends with it."""
+    if isinstance(value, str):
+        try:
+            obj, end = _SCAN_ONCE(value, 0)
+        except StopIteration:  # leading whitespace, or not JSON: json.loads says which
+            return json.loads(value)
+        if end == len(value):
+            return obj
+    return json.loads(value)
+
+
+def dumps(value: Any) -> str:
+    """The stored form of a value: compact JSON with sorted keys (deterministic)."""
+    return _ENCODER.encode(value)
 
 
 class JsonTable:
@@ -21,10 +44,10 @@ class JsonTable:
 
     def get(self, key: str) -> Any:
         value = self.table.get(key)
-        return None if value is None else json.loads(value)
+        return None if value is None else loads(value)
 
     def put(self, key: str, value: Any) -> None:
-        self.table[key] = json.dumps(value, separators=(",", ":"), sort_keys=True)
+        self.table[key] = dumps(value)
 
     def delete(self, key: str) -> None:
         """Delete ``key`` if it is there (no changelog record otherwise)."""
@@ -36,8 +59,18 @@ class JsonTable:
 
     def append_chunked(self, prefix: str, position: int, item: Any) -> None:
         """Store ``item`` as entry ``position`` (0-based, the list's length so far) of the chunked list ``prefix``."""
-        key = f"{prefix}:{position // CHUNK}"
-        self.put(key, [*(self.get(key) or []), item])
+        self.extend_chunked(prefix, position, [item])
+
+    def extend_chunked(self, prefix: str, position: int, items: list[Any]) -> None:
+        """Store ``items`` as entries ``position``, ``position + 1``, ... of the chunked list ``prefix``:
+        one read and one write per chunk they fall in."""
+        done = 0
+        while done < len(items):
+            chunk, at = divmod(position + done, CHUNK)
+            take = items[done : done + CHUNK - at]
+            key = f"{prefix}:{chunk}"
+            self.put(key, [*(self.get(key) or []), *take])
+            done += len(take)
 
     def chunked(self, prefix: str) -> list[Any]:
         """Every entry of the chunked list ``prefix``, in order."""

@@ -112,8 +112,9 @@ class StorySteps:
         article_id = str(record["id"])
         lang = str(record.get("lang", "und"))
         known = self.json.get(f"a:{article_id}")
-        known_story = known["story"] if known is not None and self.story(known["story"]) is not None else None
-        decision = assign(article_id, sig, lang, known_story=known_story, candidates=self.candidates(sig, at))
+        known_story = known["story"] if known is not None and self.json.has(f"s:{known['story']}") else None
+        seen: dict[str, Story] = {}  # the candidates assign looked at, by id
+        decision = assign(article_id, sig, lang, known_story=known_story, candidates=self.candidates(sig, at, seen))
         role = decision.role
         if known is not None and known_story is not None and known.get("origin") == msg.origin:
             role = known["role"]  # the same input record again: the same answer
@@ -122,7 +123,7 @@ class StorySteps:
             for band in story.bands:
                 self.table[f"b:{band}"] = story.id
         else:
-            found = self.story(decision.story_id)
+            found = seen.get(decision.story_id) or self.story(decision.story_id)
             assert found is not None  # assign only names live stories
             story = found
             if story.first_article == article_id and known is None:
@@ -201,10 +202,8 @@ class StorySteps:
         if not keys:
             return
         count = int(self.json.get(f"x:{bucket}") or 0)
-        for key in keys:
-            self.json.append_chunked(f"x:{bucket}", count, key)
-            count += 1
-        self.json.put(f"x:{bucket}", count)
+        self.json.extend_chunked(f"x:{bucket}", count, keys)
+        self.json.put(f"x:{bucket}", count + len(keys))
 
     def _take(self, bucket: int) -> list[str]:
         """The keys listed for ``bucket``, which is forgotten."""
@@ -218,8 +217,8 @@ class StorySteps:
         theme = self.themes.active.get(theme_id)
         return theme.alert if theme is not None else ALERT_NEW_STORY
 
-    def candidates(self, sig: Any, at: float) -> Iterator[Story]:
-        """Live stories sharing a band key with ``sig``, each once."""
+    def candidates(self, sig: Any, at: float, live: dict[str, Story] | None = None) -> Iterator[Story]:
+        """Live stories sharing a band key with ``sig``, each once (and into ``live``, by id)."""
         seen: set[str] = set()
         for band in sig.band_keys():
             story_id = self.table.get(f"b:{band}")
@@ -228,6 +227,8 @@ class StorySteps:
             seen.add(story_id)
             story = self.story(story_id)
             if story is not None and not expired(story, now=at, window_seconds=self.window):
+                if live is not None:
+                    live[story_id] = story
                 yield story
 
     def sweep(self, at: float) -> int:
