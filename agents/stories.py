@@ -21,15 +21,14 @@ in every process, and the id of a story is derived from the id of its first arti
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import rensa
 
-from agents.textfold import fold
+from agents.textfold import fold, words
 
 TEXT_PERM = 64  # text sketch: 16 bands of 4 rows (candidate threshold near Jaccard 0.5)
 TEXT_BANDS = 16
@@ -46,7 +45,7 @@ ROLE_NEW = "new"  # the article opens a story
 ROLE_JOINED = "joined"  # the article joins an existing story
 ROLE_UPDATE = "update"  # the article was seen before (same id): an update of its own story
 
-_WORD = re.compile(r"\w+")
+_BAND_HASH = partial(hashlib.blake2b, digest_size=8)
 
 
 @dataclass(frozen=True)
@@ -70,19 +69,19 @@ class Signature:
 
     @classmethod
     def from_record(cls, value: Mapping[str, Any]) -> Signature:
-        return cls(tuple(int(v) for v in value.get("text", ())), tuple(int(v) for v in value.get("names", ())))
+        return cls(tuple(map(int, value.get("text", ()))), tuple(map(int, value.get("names", ()))))
 
 
 def features(title: str, body: str) -> tuple[list[str], list[str]]:
     """(shingles, names): word 3-shingles of the folded text, and its folded capitalised words and numbers."""
     cased = fold(f"{title}\n\n{body}"[:MAX_CHARS], keep_case=True).text
-    tokens = _WORD.findall(cased)
-    words = cased.lower()
-    low = _WORD.findall(words) if len(words) == len(cased) else [t.lower() for t in tokens]
+    tokens = words(cased)
+    lowered = cased.lower()
+    low = words(lowered) if len(lowered) == len(cased) else [t.lower() for t in tokens]
     if len(low) < SHINGLE:
         shingles = [" ".join(low)] if low else []
     else:
-        shingles = [f"{a} {b} {c}" for a, b, c in zip(low, low[1:], low[2:], strict=False)]
+        shingles = list(map(" ".join, zip(low, low[1:], low[2:], strict=False)))
     # capitalised words and anything with a digit (numbers, "F-35" as "35", "2026")
     names = sorted({t.lower() for t in tokens if (t[0].isupper() and len(t) > 1) or not t.isalpha()})
     return shingles, names
@@ -114,12 +113,12 @@ def story_id_for(article_id: str) -> str:
 
 
 def _bands(prefix: str, values: Sequence[int], bands: int) -> list[str]:
+    """Band ``i``: ``<prefix><i>:`` + 16 hex digits of BLAKE2b over its ``rows`` values written ``1,2,3,4``."""
     rows = len(values) // bands
-    out = []
-    for band in range(bands):
-        chunk = ",".join(map(str, values[band * rows : (band + 1) * rows]))
-        out.append(f"{prefix}{band}:" + hashlib.blake2b(chunk.encode(), digest_size=8).hexdigest())
-    return out
+    digits = iter(map(str, values[: rows * bands]))
+    # zip over one iterator: tuples of ``rows`` consecutive values
+    chunks = map(",".join, zip(*[digits] * rows, strict=False)) if rows else [""] * bands
+    return [f"{prefix}{band}:{_BAND_HASH(chunk.encode()).hexdigest()}" for band, chunk in enumerate(chunks)]
 
 
 @dataclass

@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Folded", "fold", "fold_term", "is_word_char", "warm_up", "word_starts"]
+__all__ = ["Folded", "fold", "fold_term", "is_word_char", "warm_up", "word_starts", "words"]
 
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _SINGLE_QUOTES = frozenset("‘’‚‛′‵‹›`´ʼ＇")
@@ -420,6 +420,22 @@ def word_starts(text: str) -> list[int]:
     np.greater(word[1:], word[:-1], out=first[1:])  # a word character after a non-word one
     starts: list[int] = np.flatnonzero(first).tolist()
     return starts
+
+
+# ASCII characters that are not word characters -> space (str.translate has a fast path for ASCII text)
+_ASCII_NON_WORD = {code: " " for code in range(128) if not re.fullmatch(r"\w", chr(code))}
+
+
+def words(text: str) -> list[str]:
+    """``re.findall(r"\\w+", text)``: the runs of word characters, in order, found at once.
+
+    Every non-word character becomes a space and the result is split on whitespace: no word
+    character is whitespace (``tests/test_agents/test_textfold_arrays.py`` checks every code point).
+    """
+    if text.isascii():
+        return text.translate(_ASCII_NON_WORD).split()
+    points = _code_points(text)
+    return _from_code_points(np.where(_word_table()[points], points, np.uint32(0x20))).split()
 
 
 _SPACE_RUN = re.compile(" {2,}")

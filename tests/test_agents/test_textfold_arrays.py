@@ -8,6 +8,8 @@ marks, astral characters, lone surrogates).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -83,3 +85,25 @@ def test_fold_edge_cases(text: str) -> None:
     for keep_case in (False, True):
         got, want = fold(text, keep_case=keep_case), reference(text, keep_case)
         assert (got.text, spans(got)) == (want.text, spans(want))
+
+
+WORD_RUNS = re.compile(r"\w+")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts | st.text(max_size=60))
+def test_words_are_the_runs_of_word_characters(text: str) -> None:
+    assert textfold.words(text) == WORD_RUNS.findall(text)
+    assert textfold.words(text.lower()) == WORD_RUNS.findall(text.lower())
+
+
+@pytest.mark.parametrize("text", ["", " ", "a", "_x_ 12,5 F-35", "Grönland\u00a0NATO", "\ud800x\udfff", "\x1c1\x1f2"])
+def test_words_edge_cases(text: str) -> None:
+    assert textfold.words(text) == WORD_RUNS.findall(text)
+
+
+def test_no_word_character_is_whitespace() -> None:
+    """What ``words`` relies on: splitting on whitespace never cuts a run of word characters."""
+    spaces = [code for code in range(0x110000) if chr(code).isspace()]
+    assert spaces
+    assert not textfold._word_table()[spaces].any()
