@@ -111,6 +111,9 @@ def create_app(
         "topic_allow_declare": True,
         "producer_acks": -1,
         "producer_linger": 0.005,
+        # Faust's 16 KiB batches send a produce request every few enriched or tagged records;
+        # 256 KiB per partition cut the worker's CPU per article by about 8 % (docs/benchmarks.md).
+        "producer_max_batch_size": 256 * 1024,
         "producer_max_request_size": MAX_MESSAGE_BYTES,
         "consumer_max_fetch_size": MAX_MESSAGE_BYTES,
         "broker_max_poll_records": 500,

@@ -25,3 +25,4 @@ def test_faust_reads_no_environment_variable(monkeypatch: pytest.MonkeyPatch, tm
     assert str(conf.processing_guarantee) == "ProcessingGuarantee.AT_LEAST_ONCE"
     assert conf.web_port == 7070
     assert conf.topic_replication_factor == 2
+    assert conf.producer_max_batch_size == 256 * 1024  # fewer produce requests (docs/reliability.md)
