@@ -3,37 +3,45 @@
 A list that grows one entry at a time is kept in *chunks*, ``<prefix>:0``, ``<prefix>:1``, ...
 of at most ``CHUNK`` entries each, so appending rewrites one short value (one small
 changelog record) however long the list gets.
+
+Values are written by orjson (compact, keys sorted: the same value always gives the same
+string; non-ASCII characters as UTF-8, not ``\\u`` escapes) and read by orjson, with the
+standard library's ``json`` for what orjson refuses (see ``loads`` and ``dumps``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 CHUNK = 64  # entries per chunk of a chunked list
 
-# the scanner json.loads ends up in (set by JSONDecoder.__init__; not in the type stubs)
-_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-# what json.dumps(value, separators=(",", ":"), sort_keys=True) uses, built once instead of per call
-_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
-
 
 def loads(value: str | bytes) -> Any:
-    """``json.loads(value)``, without its per-call overhead for a str that starts with a JSON value and ends with it."""
-    if isinstance(value, str):
-        try:
-            obj, end = _SCAN_ONCE(value, 0)
-        except StopIteration:  # leading whitespace, or not JSON: json.loads says which
-            return json.loads(value)
-        if end == len(value):
-            return obj
-    return json.loads(value)
+    """``json.loads(value)``, faster: orjson, and ``json`` for what orjson refuses (lone surrogates,
+    ``NaN``, encodings other than UTF-8, ...), so the same value or the same error.
+
+    One difference: orjson reads an integer beyond 64 bits as a float.  Neither the table's values
+    nor the enriched records (validated article strings; ids, counts, offsets, epoch seconds) hold any.
+    """
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
 
 
 def dumps(value: Any) -> str:
-    """The stored form of a value: compact JSON with sorted keys (deterministic)."""
-    return _ENCODER.encode(value)
+    """The stored form of a value: compact JSON with sorted keys (deterministic).
+
+    What orjson cannot write (lone surrogates, integers beyond 64 bits, keys that are not
+    strings) is written by ``json`` as before this used orjson.  orjson writes a float that is
+    not finite (inf, NaN) as ``null``: the table holds none (epoch seconds, rounded means)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 class JsonTable:

@@ -21,7 +21,6 @@ Time is the record's ``processed_at``: a redelivered record sees the same clock.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
@@ -44,7 +43,7 @@ from agents.text import for_terminal
 from agents.themes.model import ALERT_NEW_STORY
 from agents.volume import SpikeRule
 from streams.pipeline.delivery import InputRecord
-from streams.pipeline.jsontable import JsonTable
+from streams.pipeline.jsontable import JsonTable, loads
 from streams.pipeline.metrics import METRICS
 from streams.pipeline.themes_live import LiveThemes
 from streams.pipeline.volume import VolumeRules, VolumeSteps
@@ -100,7 +99,7 @@ class StorySteps:
 
     async def handle(self, msg: InputRecord) -> dict[str, Any]:
         try:
-            record = json.loads(msg.value or b"")
+            record = loads(msg.value or b"")
             at = epoch_of(str(record["processed_at"]))
             if record.get("tick") is True:  # a worker's clock tick: only closes windows
                 return {"tick": True, "alerts": await self._send(self.volume.digests(at=at, origin=msg.origin))}
