@@ -73,23 +73,30 @@ class Signature:
 
 
 def features(title: str, body: str) -> tuple[list[str], list[str]]:
-    """(shingles, names): word 3-shingles of the folded text, and its folded capitalised words and numbers."""
+    """(shingles, names): word 3-shingles of the folded text, and its folded capitalised words and numbers (sorted)."""
+    shingles, names = _features(title, body)
+    return list(shingles), sorted(names)
+
+
+def _features(title: str, body: str) -> tuple[Iterable[str], set[str]]:
+    """``features``, the shingles as an iterable (never empty for three words or more) and the names as a set:
+    a sketch does not depend on the order of its tokens."""
     cased = fold(f"{title}\n\n{body}"[:MAX_CHARS], keep_case=True).text
     tokens = words(cased)
     lowered = cased.lower()
     low = words(lowered) if len(lowered) == len(cased) else [t.lower() for t in tokens]
     if len(low) < SHINGLE:
-        shingles = [" ".join(low)] if low else []
+        shingles: Iterable[str] = [" ".join(low)] if low else []
     else:
-        shingles = list(map(" ".join, zip(low, low[1:], low[2:], strict=False)))
+        shingles = map(" ".join, zip(low, low[1:], low[2:], strict=False))
     # capitalised words and anything with a digit (numbers, "F-35" as "35", "2026")
-    names = sorted({t.lower() for t in tokens if (t[0].isupper() and len(t) > 1) or not t.isalpha()})
+    names = {t.lower() for t in tokens if (t[0].isupper() and len(t) > 1) or not t.isalpha()}
     return shingles, names
 
 
 def signature(title: str, body: str) -> Signature:
     """The article's sketches (deterministic across processes: rensa hashes tokens itself)."""
-    shingles, names = features(title, body)
+    shingles, names = _features(title, body)
     text = rensa.RMinHash(num_perm=TEXT_PERM, seed=SEED)
     text.update(shingles or [""])
     names_sketch: tuple[int, ...] = ()
