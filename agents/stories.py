@@ -140,7 +140,6 @@ class Story:
     langs: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     articles: int = 0  # articles counted into the story (each article id once)
-    bands: list[str] = field(default_factory=list)
     # theme -> "origin" of the input record whose article alerted new_story for it
     alerted: dict[str, str] = field(default_factory=dict)
     # escalation reason -> origin of the input record that escalated
@@ -156,7 +155,6 @@ class Story:
             "langs": self.langs,
             "sources": self.sources,
             "articles": self.articles,
-            "bands": self.bands,
             "alerted": self.alerted,
             "escalated": self.escalated,
         }
@@ -172,7 +170,6 @@ class Story:
             langs=list(value.get("langs", [])),
             sources=list(value.get("sources", [])),
             articles=int(value.get("articles", 0)),
-            bands=list(value.get("bands", [])),
             alerted=dict(value.get("alerted", {})),
             escalated=dict(value.get("escalated", {})),
         )
@@ -229,7 +226,6 @@ def new_story(article_id: str, sig: Signature, *, at: float) -> Story:
         signature=sig,
         created=at,
         last_seen=at,
-        bands=sig.band_keys(),
     )
 
 

@@ -4,33 +4,42 @@ Input: ``news.articles.enriched`` (one partition, written by the article agent),
 its own :class:`streams.pipeline.delivery.DeliveryGuard`.  State: the ``stories`` table
 (one partition, changelog ``<app id>-stories-changelog``), keys by prefix:
 
-- ``s:<story id>``: the story (``agents.stories.Story`` as JSON);
-- ``b:<band key>``: the story whose first article has this LSH band key;
+- ``s:<story id>``: the story (``agents.stories.Story`` as JSON, with its signature);
 - ``a:<article id>``: the article's story, the input record that placed it, and its role;
-- ``x:<bucket>`` (a count) and ``x:<bucket>:<n>`` (a chunked list of keys, ``streams.pipeline.jsontable``): the ``s:``
-  and ``a:`` keys to check when that hour leaves the window (a story is listed in the bucket of
-  its latest article, an article in the bucket it was placed in and, while its story lives on,
-  again in the story's latest bucket); ``x:next``: the first bucket not swept.  Appending to a
-  bucket rewrites one short chunk, so the cost per article does not grow with the volume.
+- ``v:``, ``g:``: coverage counts and alert budgets (``streams.pipeline.volume``).
+
+The lookups, which story has an LSH band key, which stories leave the window in which
+hour, which articles belong to a story, are an :class:`agents.storyindex.StoryIndex`
+derived from the ``s:`` and ``a:`` entries, outside the table: no changelog record per band
+key.  It is built from the table at the first record the agent handles, and again after
+the stories partition comes back to this worker (``invalidate``).  The worker keeps its
+band map in a local RocksDB store (:class:`LocalBands`), rebuilt each time.
 
 Every write happens inside ``processing(record)``, so it goes to the changelog partition
 of the input record.  Stories with no article for ``NEWSMON_STORY_WINDOW_HOURS`` are
-deleted with their band and article keys, so the table holds the stories of one window.
+deleted with their article entries, so the table holds the stories of one window.
 Time is the record's ``processed_at``: a redelivered record sees the same clock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from rocksdict import Options, Rdict, WriteOptions
 
 from agents.alerting import story_alert_event
 from agents.dlq import STAGE_PROCESS
 from agents.records import encode
 from agents.stories import (
     ROLE_NEW,
+    Signature,
     Story,
     assign,
     bucket_of,
@@ -39,6 +48,7 @@ from agents.stories import (
     observe,
     signature,
 )
+from agents.storyindex import StoryIndex
 from agents.text import for_terminal
 from agents.themes.model import ALERT_NEW_STORY
 from agents.volume import SpikeRule
@@ -51,7 +61,8 @@ from streams.pipeline.volume import VolumeRules, VolumeSteps
 log = logging.getLogger("newsmon.worker")
 
 BUCKET_SECONDS = 3600.0
-NEXT_BUCKET = "x:next"
+LEGACY_PREFIXES = ("b:", "x:")  # band and expiry-list keys of the table before the index left it
+YIELD_EVERY = 2000  # table entries read between two yields to the event loop while rebuilding the index
 
 
 def epoch_of(iso: str) -> float:
@@ -73,8 +84,12 @@ class StorySteps:
         sources_threshold: int,
         now: Callable[[], str],
         volume: VolumeRules | None = None,
+        bands: Callable[[], MutableMapping[str, str]] = dict,
     ) -> None:
+        """``bands``: makes an empty band map for each build of the index (a dict by default)."""
         self.table = table
+        self._new_bands = bands
+        self.index: StoryIndex | None = None
         self.json = JsonTable(table)
         self.themes = themes
         self.alerts = alerts
@@ -107,20 +122,22 @@ class StorySteps:
         except Exception as exc:  # written by our own agent; a bug must not stop the stream
             return await self.dead_letter(msg, STAGE_PROCESS, f"{type(exc).__name__}: {exc}")
         emitted = await self._send(self.volume.digests(at=at, origin=msg.origin))
-        self.sweep(at)
+        index = self.index or await self.rebuild()
+        self.sweep(at, index)
         article_id = str(record["id"])
         lang = str(record.get("lang", "und"))
         known = self.json.get(f"a:{article_id}")
         known_story = known["story"] if known is not None and self.json.has(f"s:{known['story']}") else None
         seen: dict[str, Story] = {}  # the candidates assign looked at, by id
-        decision = assign(article_id, sig, lang, known_story=known_story, candidates=self.candidates(sig, at, seen))
+        decision = assign(
+            article_id, sig, lang, known_story=known_story, candidates=self.candidates(sig, at, seen, index)
+        )
         role = decision.role
         if known is not None and known_story is not None and known.get("origin") == msg.origin:
             role = known["role"]  # the same input record again: the same answer
         if decision.role == ROLE_NEW:
             story = new_story(article_id, sig, at=at)
-            for band in story.bands:
-                self.table[f"b:{band}"] = story.id
+            index.add_story(story.id, sig.band_keys(), bucket_of(at, BUCKET_SECONDS))
         else:
             found = seen.get(decision.story_id) or self.story(decision.story_id)
             assert found is not None  # assign only names live stories
@@ -128,7 +145,6 @@ class StorySteps:
             if story.first_article == article_id and known is None:
                 # the story this article opened, its article entry lost in a crash: still the opener
                 role = ROLE_NEW
-        before = bucket_of(story.last_seen, BUCKET_SECONDS) if decision.role != ROLE_NEW else None
         story_themes = [m["theme"] for m in record.get("themes", []) if self._mode(m["theme"]) == ALERT_NEW_STORY]
         # counted once: when it opens the story, or when it first joins it
         first_time = known is None or known.get("story") != story.id
@@ -144,14 +160,10 @@ class StorySteps:
             sources_threshold=self.sources_threshold,
         )
         self.json.put(f"s:{story.id}", story.as_record())
-        touched = bucket_of(story.last_seen, BUCKET_SECONDS)
-        listed: list[str] = []
+        index.touch(story.id, bucket_of(story.last_seen, BUCKET_SECONDS))
         if known is None or known.get("story") != story.id:
             self.json.put(f"a:{article_id}", {"story": story.id, "origin": msg.origin, "role": role})
-            listed.append(f"a:{article_id}")
-        if touched != before:
-            listed.append(f"s:{story.id}")
-        self._list(touched, listed)
+            index.add_article(story.id, article_id)
         tagged = {**record, "story_id": story.id, "story_role": role}
         await self.send_tagged(tagged)
         summary = {
@@ -196,66 +208,128 @@ class StorySteps:
                 )
         return [str(event["id"]) for event in events]
 
-    def _list(self, bucket: int, keys: list[str]) -> None:
-        """Remember ``keys`` (``s:`` stories, ``a:`` articles) for the sweep of ``bucket``."""
-        if not keys:
-            return
-        count = int(self.json.get(f"x:{bucket}") or 0)
-        self.json.extend_chunked(f"x:{bucket}", count, keys)
-        self.json.put(f"x:{bucket}", count + len(keys))
-
-    def _take(self, bucket: int) -> list[str]:
-        """The keys listed for ``bucket``, which is forgotten."""
-        if not self.json.has(f"x:{bucket}"):
-            return []
-        keys: list[str] = self.json.drop_chunked(f"x:{bucket}")
-        del self.table[f"x:{bucket}"]
-        return keys
-
     def _mode(self, theme_id: str) -> str:
         theme = self.themes.active.get(theme_id)
         return theme.alert if theme is not None else ALERT_NEW_STORY
 
-    def candidates(self, sig: Any, at: float, live: dict[str, Story] | None = None) -> Iterator[Story]:
+    def candidates(
+        self, sig: Signature, at: float, live: dict[str, Story] | None = None, index: StoryIndex | None = None
+    ) -> Iterator[Story]:
         """Live stories sharing a band key with ``sig``, each once (and into ``live``, by id)."""
-        seen: set[str] = set()
-        for band in sig.band_keys():
-            story_id = self.table.get(f"b:{band}")
-            if story_id is None or story_id in seen:
-                continue
-            seen.add(story_id)
+        for story_id in (index or self.index or StoryIndex()).candidates(sig.band_keys()):
             story = self.story(story_id)
             if story is not None and not expired(story, now=at, window_seconds=self.window):
                 if live is not None:
                     live[story_id] = story
                 yield story
 
-    def sweep(self, at: float) -> int:
-        """Delete the stories that expired before ``at``, with their band and article keys; how many."""
-        limit = bucket_of(at - self.window, BUCKET_SECONDS)
-        start = self.json.get(NEXT_BUCKET)
-        if start is None:
-            self.json.put(NEXT_BUCKET, limit)
-            return 0
+    def sweep(self, at: float, index: StoryIndex) -> int:
+        """Delete the stories that expired before the hour of ``at - window``, with their article entries; how many."""
         deleted = 0
-        for bucket in range(int(start), limit):
-            keys = self._take(bucket)
-            for key in keys:
-                if key.startswith("s:"):
-                    story = self.story(key[2:])
-                    if story is not None and expired(story, now=at, window_seconds=self.window):
-                        for band in story.bands:
-                            if self.table.get(f"b:{band}") == story.id:
-                                del self.table[f"b:{band}"]
-                        del self.table[key]
-                        deleted += 1
-            for key in keys:
-                if key.startswith("a:") and (entry := self.json.get(key)) is not None:
-                    story = self.story(entry["story"])
-                    if story is None or expired(story, now=at, window_seconds=self.window):
-                        del self.table[key]
-                    else:  # its story lives on: check again when the story's latest bucket is swept
-                        self._list(bucket_of(story.last_seen, BUCKET_SECONDS), [key])
-        if limit > int(start):
-            self.json.put(NEXT_BUCKET, limit)
+        for story_id in index.due(bucket_of(at - self.window, BUCKET_SECONDS)):
+            story = self.story(story_id)
+            if story is not None and not expired(story, now=at, window_seconds=self.window):
+                index.touch(story_id, bucket_of(story.last_seen, BUCKET_SECONDS))  # not due after all
+                continue
+            if story is not None:
+                del self.table[f"s:{story_id}"]
+                deleted += 1
+            for article_id in index.remove(story_id, story.signature.band_keys() if story is not None else ()):
+                entry = self.json.get(f"a:{article_id}")
+                if entry is not None and entry.get("story") == story_id:
+                    del self.table[f"a:{article_id}"]
         return deleted
+
+    # ---------------------------------------------------------------- the index
+
+    def invalidate(self) -> None:
+        """The table may have changed elsewhere (the stories partition moved): rebuild the index at the next record."""
+        self.index = None
+
+    async def rebuild(self) -> StoryIndex:
+        """The index from the table's ``s:`` and ``a:`` entries; article entries of no story, and legacy keys, go."""
+        started = time.monotonic()
+        index = StoryIndex(self._new_bands())
+        placed: list[tuple[str, str]] = []
+        stale: list[str] = []
+        for n, (key, value) in enumerate(self.table.items(), 1):
+            if key.startswith("s:"):
+                record = loads(value)
+                sig = Signature.from_record(record["signature"])
+                index.add_story(key[2:], sig.band_keys(), bucket_of(float(record["last_seen"]), BUCKET_SECONDS))
+            elif key.startswith("a:"):
+                placed.append((key[2:], str(loads(value)["story"])))
+            elif key.startswith(LEGACY_PREFIXES):
+                stale.append(key)
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # a large table: let heartbeats and other agents run
+        for article_id, story_id in placed:
+            if story_id in index.bucket_of:
+                index.add_article(story_id, article_id)
+            else:
+                stale.append(f"a:{article_id}")
+        for key in stale:
+            del self.table[key]
+        log.info(
+            "story index built from the table: %d stories, %d articles, %d stale entries deleted, %.2f s",
+            len(index), len(placed), len(stale), time.monotonic() - started,
+        )  # fmt: skip
+        self.index = index
+        return index
+
+
+class LocalBands(MutableMapping[str, str]):
+    """The index's band map in a local RocksDB store at ``path``: derived data, so no write-ahead log,
+    and an empty store at each :meth:`fresh` (the index is rebuilt from the table)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: Rdict | None = None
+
+    def fresh(self) -> LocalBands:
+        self.close()
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        options = Options()
+        options.create_if_missing(True)
+        options.set_write_buffer_size(4 * 2**20)  # memory stays small; the store is read far more than written
+        db = Rdict(str(self.path), options)
+        no_wal = WriteOptions()
+        no_wal.disable_wal = True  # type: ignore[method-assign,assignment]  # a property at run time; the stub says method
+        db.set_write_options(no_wal)
+        self._db = db
+        return self
+
+    def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()
+
+    @property
+    def db(self) -> Rdict:
+        if self._db is None:
+            raise RuntimeError("LocalBands used before fresh()")
+        return self._db
+
+    def __getitem__(self, key: str) -> str:
+        value = self.db.get(key)
+        if value is None:
+            raise KeyError(key)
+        return str(value)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.db.get(key)
+        return default if value is None else value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.db[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.db[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(key) for key in self.db.keys())  # noqa: SIM118 (an Rdict iterates its items)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

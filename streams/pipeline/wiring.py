@@ -14,6 +14,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -29,7 +30,7 @@ from streams.kafka.topics import ALERTS, DLQ, ENRICHED, RAW, TAGGED, THEMES, top
 from streams.pipeline.app import NewsmonApp
 from streams.pipeline.delivery import DeliveryGuard, InputRecord, bootstrap_of, processing
 from streams.pipeline.metrics import METRICS
-from streams.pipeline.stories import StorySteps
+from streams.pipeline.stories import LocalBands, StorySteps
 from streams.pipeline.themes_live import LiveThemes
 from streams.pipeline.volume import VolumeRules
 from streams.settings import Settings
@@ -89,9 +90,11 @@ def wire(
         sources_threshold=settings.story_sources_threshold,
         now=now,
         volume=volume_rules(settings),
+        bands=LocalBands(Path(app.conf.datadir) / "stories-bands").fresh,
     )
     story_guard = DeliveryGuard(app, pipeline.enriched)
     story_guard.install()
+    app.on_partitions_assigned.connect(StoryOwnership(story_steps, pipeline.enriched.get_topic_name()).on_assigned)
 
     async def assign_stories(stream: faust.StreamT[bytes]) -> AsyncIterator[dict[str, Any]]:
         """The stories agent: every enriched article (one partition, gap-free) through ``StorySteps``."""
@@ -118,6 +121,27 @@ def volume_rules(settings: Settings) -> VolumeRules:
         baseline_windows=settings.spike_baseline_windows,
     )
     return VolumeRules(spike=spike, budget=settings.alert_budget)
+
+
+class StoryOwnership:
+    """Drops the stories agent's index when the stories partition may have been changed by another worker.
+
+    A partition kept across a rebalance was this worker's all along: its index stays.  One
+    that arrives (or leaves) may have been processed elsewhere: the index is rebuilt from
+    the restored table at the next record.
+    """
+
+    def __init__(self, steps: StorySteps, topic: str) -> None:
+        self.steps = steps
+        self.topic = topic
+        self.owned = False
+
+    async def on_assigned(self, _app: Any, /, *args: Any, signal: Any = None, **_: Any) -> None:
+        """Faust's ``on_partitions_assigned`` signal: ``args[0]`` is the whole new assignment."""
+        owns = any(tp.topic == self.topic for tp in (args[0] if args else ()))
+        if not (owns and self.owned):
+            self.steps.invalidate()
+        self.owned = owns
 
 
 class ClockTick:

@@ -38,7 +38,7 @@ def place(stories: list[Story], article_id: str, title: str, body: str, lang: st
     """Index-free placement for tests: candidates are all stories sharing a band key."""
     sig = signature(title, body)
     keys = set(sig.band_keys())
-    candidates = [s for s in stories if keys & set(s.bands)]
+    candidates = [s for s in stories if keys & set(s.signature.band_keys())]
     decision = assign(article_id, sig, lang, known_story=None, candidates=candidates)
     if decision.role == ROLE_NEW:
         stories.append(new_story(article_id, sig, at=at))
@@ -112,7 +112,7 @@ def test_a_revised_article_is_an_update_of_its_own_story() -> None:
 def test_join_picks_the_most_similar_story() -> None:
     seed = SEEDS[3]
     sig = signature(seed["title"], seed["body"])
-    near = Story("st-near", "a-n", sig, 10.0, 10.0, bands=sig.band_keys())
+    near = Story("st-near", "a-n", sig, 10.0, 10.0)
     other = Story("st-far", "a-f", Signature(tuple(range(64))), 0.0, 0.0)
     decision = assign("a-x", sig, "en", known_story=None, candidates=[other, near])
     assert (decision.story_id, decision.role) == ("st-near", ROLE_JOINED)
