@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cached_property
 from typing import Any
 
 import rensa
@@ -45,7 +45,7 @@ ROLE_NEW = "new"  # the article opens a story
 ROLE_JOINED = "joined"  # the article joins an existing story
 ROLE_UPDATE = "update"  # the article was seen before (same id): an update of its own story
 
-_BAND_HASH = partial(hashlib.blake2b, digest_size=8)
+_SIGMA = "\u03a3"
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,13 @@ def _features(title: str, body: str) -> tuple[Iterable[str], set[str]]:
     a sketch does not depend on the order of its tokens."""
     cased = fold(f"{title}\n\n{body}"[:MAX_CHARS], keep_case=True).text
     tokens = words(cased)
-    lowered = cased.lower()
-    low = words(lowered) if len(lowered) == len(cased) else [t.lower() for t in tokens]
+    if _SIGMA in cased and len(lowered := cased.lower()) == len(cased):
+        low = words(lowered)  # capital sigma lowers by its context (final or not) in the whole text
+    else:
+        # Each token lowered: the same as tokenizing the lowered text, as no other character lowers by
+        # context nor changes whether it is a word character (tests/test_agents/test_stories.py checks
+        # every code point); in one pass over the joined tokens, which hold no space.
+        low = " ".join(tokens).lower().split(" ") if tokens else []
     if len(low) < SHINGLE:
         shingles: Iterable[str] = [" ".join(low)] if low else []
     else:
@@ -120,12 +125,13 @@ def story_id_for(article_id: str) -> str:
 
 
 def _bands(prefix: str, values: Sequence[int], bands: int) -> list[str]:
-    """Band ``i``: ``<prefix><i>:`` + 16 hex digits of BLAKE2b over its ``rows`` values written ``1,2,3,4``."""
+    """Band ``i``: ``<prefix><i>:`` + the hash of its ``rows`` values (a tuple of ints: the same in every process).
+
+    Band keys live only in the worker's index, rebuilt from the signatures at start: never stored.
+    """
     rows = len(values) // bands
-    digits = iter(map(str, values[: rows * bands]))
-    # zip over one iterator: tuples of ``rows`` consecutive values
-    chunks = map(",".join, zip(*[digits] * rows, strict=False)) if rows else [""] * bands
-    return [f"{prefix}{band}:{_BAND_HASH(chunk.encode()).hexdigest()}" for band, chunk in enumerate(chunks)]
+    values = tuple(values)
+    return [f"{prefix}{band}:{hash(values[band * rows : (band + 1) * rows])}" for band in range(bands)]
 
 
 @dataclass
