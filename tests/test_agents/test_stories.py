@@ -159,3 +159,34 @@ def test_story_record_round_trip() -> None:
     s = story()
     observe(s, new_article=True, lang="en", source="x", themes=["t"], origin="e:0:0", at=0, sources_threshold=3)
     assert Story.from_record(s.as_record()) == s
+
+
+def test_only_capital_sigma_lowers_by_context_and_no_character_changes_word_ness() -> None:
+    """What lowering tokens one by one relies on (agents.stories._features): it equals
+    tokenizing the lowered text unless the text has a capital sigma."""
+    import re
+    import sys
+
+    word = re.compile(r"\w")
+    by_context, word_ness = [], []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        ch = chr(code)
+        low = ch.lower()
+        if len(low) == 1 and bool(word.match(ch)) != bool(word.match(low)):
+            word_ness.append(hex(code))
+        if ("A" + ch + " ").lower() != "a" + low + " " or (ch + ".A").lower() != low + ".a":
+            by_context.append(hex(code))
+    assert word_ness == []
+    assert by_context == ["0x3a3"]
+
+
+def test_tokens_lowered_one_by_one_match_the_lowered_text_but_for_sigma() -> None:
+    from agents.stories import features
+
+    greek = "ΟΔΟΣ.ΑΘΗΝΑ και Η ΟΔΟΣ ΑΘΗΝΑΣ, ΣΤΑ ΧΑΝΙΑ"
+    shingles, _names = features(greek, "")
+    # the whole text decides: a sigma before ".A" is not final (σ), one before "," is (ς)
+    assert shingles[0] == "οδοσ αθηνα και"
+    assert "οδος αθηνας στα" in shingles
