@@ -8,8 +8,9 @@ record per band key of every new story, and the expiry lists' records for every 
 
 The band map (band key -> story ids) is the large part, 24 entries per story: it is a
 mapping the caller chooses, a dict in tests and the benchmark, a local RocksDB store in
-the worker (``streams.pipeline.stories``), so the worker's memory does not grow with the
-number of live stories.  A band key maps to *every* live story that has it (its value
+the worker (``streams.pipeline.stories.LocalBands``), so the worker's memory does not grow
+with the number of live stories.  A map with ``get_many(keys)`` and ``put_many(items)``
+is read and written a story at a time.  A band key maps to *every* live story that has it (its value
 is their ids, space-separated), so candidates do not depend on the order in which
 stories were created, nor on the order of a rebuild.
 """
@@ -33,12 +34,18 @@ class StoryIndex:
 
     def add_story(self, story_id: str, bands: Iterable[str], bucket: int) -> None:
         """A live story, its band keys, and the expiry bucket of its latest article."""
-        for band in bands:
-            ids = self.bands.get(band)
+        keys = list(bands)
+        updates: dict[str, str] = {}
+        for band, ids in zip(keys, self._get_many(keys), strict=True):
             if not ids:
-                self.bands[band] = story_id
+                updates[band] = story_id
             elif story_id not in (known := ids.split(" ")):
-                self.bands[band] = " ".join(sorted([*known, story_id]))  # sorted: the same value in any order
+                updates[band] = " ".join(sorted([*known, story_id]))  # sorted: the same value in any order
+        put_many = getattr(self.bands, "put_many", None)
+        if put_many is not None:
+            put_many(updates)
+        else:
+            self.bands.update(updates)
         self.touch(story_id, bucket)
 
     def touch(self, story_id: str, bucket: int) -> None:
@@ -58,11 +65,18 @@ class StoryIndex:
     def candidates(self, band_keys: Iterable[str]) -> list[str]:
         """The stories sharing at least one of ``band_keys``, each once, sorted."""
         found: set[str] = set()
-        for band in band_keys:
-            ids = self.bands.get(band)
+        for ids in self._get_many(list(band_keys)):
             if ids:
                 found.update(ids.split(" "))
         return sorted(found)
+
+    def _get_many(self, keys: list[str]) -> list[str | None]:
+        """The band map's values of ``keys`` (None where absent), in one call when the map offers ``get_many``."""
+        get_many = getattr(self.bands, "get_many", None)
+        if get_many is not None:
+            values: list[str | None] = get_many(keys)
+            return values
+        return [self.bands.get(key) for key in keys]
 
     def due(self, before_bucket: int) -> list[str]:
         """Stories whose latest article is in a bucket before ``before_bucket``, oldest bucket first."""

@@ -142,3 +142,19 @@ async def test_the_index_survives_a_rebalance_that_keeps_the_stories_partition()
     assert steps.index is built
     await owner.on_assigned(None, {raw})  # gone
     assert steps.index is None
+
+
+def test_an_index_over_local_bands_equals_one_over_a_dict(tmp_path: Path) -> None:
+    from agents.storyindex import StoryIndex
+
+    bands = LocalBands(tmp_path / "bands").fresh()
+    local, plain = StoryIndex(bands), StoryIndex()
+    for index in (local, plain):
+        index.add_story("st-a", ["t0:1", "t1:2"], bucket=1)
+        index.add_story("st-b", ["t0:1", "n0:3"], bucket=2)
+        index.remove("st-a", ["t0:1", "t1:2"])
+        index.add_story("st-c", ["t1:2"], bucket=2)
+    assert local.state() == plain.state()
+    assert bands.get_many(["t0:1", "t9:9"]) == ["st-b", None]
+    assert local.candidates(["t0:1", "t1:2", "n0:3"]) == ["st-b", "st-c"]
+    bands.close()
