@@ -6,7 +6,8 @@ its story), so it needs no changelog of its own: a worker that takes over the st
 partition rebuilds it from the table.  Keeping it out of the table saves a changelog
 record per band key of every new story, and the expiry lists' records for every article.
 
-The band map (band key -> story ids) is the large part, 24 entries per story: it is a
+The band map (band key -> story ids, and each story's article ids) is the large part, 25
+entries per story: it is a
 mapping the caller chooses, a dict in tests and the benchmark, a local RocksDB store in
 the worker (``streams.pipeline.stories.LocalBands``), so the worker's memory does not grow
 with the number of live stories.  A map with ``get_many(keys)`` and ``put_many(items)``
@@ -19,15 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
 
+MEMBERS = "m:"  # key prefix, in the band map, of a story's article ids (band keys start "t" or "n")
+
 
 class StoryIndex:
-    """Band key -> story ids; expiry bucket -> story ids; story id -> article ids (no I/O of its own)."""
+    """Band key -> story ids and ``m:<story id>`` -> article ids (in ``bands``); expiry bucket -> story ids."""
 
     def __init__(self, bands: MutableMapping[str, str] | None = None) -> None:
         self.bands: MutableMapping[str, str] = {} if bands is None else bands
         self.buckets: dict[int, set[str]] = {}
         self.bucket_of: dict[str, int] = {}
-        self.articles: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
         return len(self.bucket_of)
@@ -59,8 +61,22 @@ class StoryIndex:
         self.buckets.setdefault(bucket, set()).add(story_id)
 
     def add_article(self, story_id: str, article_id: str) -> None:
-        """``article_id`` has an entry naming ``story_id`` (to delete with the story)."""
-        self.articles.setdefault(story_id, set()).add(article_id)
+        """``article_id`` has an entry naming ``story_id`` (to delete with the story).
+
+        Kept with the band keys, off the heap: most live stories have one article, and
+        their ids would otherwise be most of the index's memory."""
+        key = MEMBERS + story_id
+        ids = self.bands.get(key)
+        self.bands[key] = f"{ids} {article_id}" if ids else article_id
+
+    def add_articles(self, members: dict[str, list[str]]) -> None:
+        """``add_article`` for many stories at once (story id -> article ids)."""
+        updates = {MEMBERS + story_id: " ".join(ids) for story_id, ids in members.items()}
+        put_many = getattr(self.bands, "put_many", None)
+        if put_many is not None:
+            put_many(updates)
+        else:
+            self.bands.update(updates)
 
     def candidates(self, band_keys: Iterable[str]) -> list[str]:
         """The stories sharing at least one of ``band_keys``, each once, sorted."""
@@ -99,11 +115,18 @@ class StoryIndex:
         bucket = self.bucket_of.pop(story_id, None)
         if bucket is not None:
             _discard(self.buckets, bucket, story_id)
-        return sorted(self.articles.pop(story_id, ()))
+        members = self.bands.get(MEMBERS + story_id)
+        if members is None:
+            return []
+        del self.bands[MEMBERS + story_id]
+        return sorted(set(members.split(" ")))
 
-    def state(self) -> tuple[dict[str, str], dict[int, set[str]], dict[str, set[str]]]:
-        """Everything it holds, as plain values (for comparisons)."""
-        return dict(self.bands), {b: set(s) for b, s in self.buckets.items()}, self.articles
+    def state(self) -> tuple[dict[str, str | set[str]], dict[int, set[str]]]:
+        """Everything it holds, as plain values (for comparisons; members as sets)."""
+        bands: dict[str, str | set[str]] = {
+            key: set(value.split(" ")) if key.startswith(MEMBERS) else value for key, value in self.bands.items()
+        }
+        return bands, {b: set(s) for b, s in self.buckets.items()}
 
 
 def _discard(index: dict[int, set[str]], key: int, story_id: str) -> None:

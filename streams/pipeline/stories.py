@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rocksdict import BlockBasedOptions, Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch, WriteOptions
 
 from agents.alerting import story_alert_event
 from agents.dlq import STAGE_PROCESS
@@ -263,11 +263,13 @@ class StorySteps:
                 stale.append(key)
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # a large table: let heartbeats and other agents run
+        members: dict[str, list[str]] = {}
         for article_id, story_id in placed:
             if story_id in index.bucket_of:
-                index.add_article(story_id, article_id)
+                members.setdefault(story_id, []).append(article_id)
             else:
                 stale.append(f"a:{article_id}")
+        index.add_articles(members)
         for key in stale:
             del self.table[key]
         log.info(
@@ -291,11 +293,16 @@ class LocalBands(MutableMapping[str, str]):
         if self.path.exists():
             shutil.rmtree(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Memory stays small and bounded (RocksDB's defaults kept about 1.1 KB per story in memory):
+        # two 2 MiB write buffers, and one 4 MiB cache that also holds the index and filter blocks.
         options = Options()
         options.create_if_missing(True)
-        options.set_write_buffer_size(4 * 2**20)  # memory stays small
+        options.set_write_buffer_size(2 * 2**20)
+        options.set_max_write_buffer_number(2)
         table = BlockBasedOptions()
         table.set_bloom_filter(10, False)  # most lookups miss (a new article's bands): answered without reading files
+        table.set_block_cache(Cache(4 * 2**20))
+        table.set_cache_index_and_filter_blocks(True)
         options.set_block_based_table_factory(table)
         db = Rdict(str(self.path), options)
         no_wal = WriteOptions()
