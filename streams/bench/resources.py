@@ -142,7 +142,7 @@ PROJECT_AREAS: tuple[tuple[str, str], ...] = (
 LIBRARY_AREAS: tuple[tuple[str, str], ...] = (
     ("logging/", "logging (one INFO line per alert)"),
     ("json/", "json (stdlib)"),
-    ("faust/tables", "Faust table (alerted)"),
+    ("faust/tables", "Faust tables (alerted, stories)"),
     ("aiokafka/", "Kafka client (aiokafka)"),
     ("faust/", "Faust streams, sends, commits"),
     ("mode/", "Faust runtime (mode)"),
