@@ -182,6 +182,7 @@ class _Folder:
         self.singles = np.full(0x110000, _UNKNOWN, dtype=np.uint32)
         self.unit_folds: dict[str, str] = {}  # multi-character unit -> folded
         self.decomposable: dict[str, bool] = {}  # unit -> folds like its characters one by one
+        self.decomposable_pairs: dict[int, bool] = {}  # the same, for units of one mark by _pair_unit number
 
     def single_chars(self, points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
         """Per code point of a text, what ``str.translate`` with the table gives it, in numpy.
@@ -263,6 +264,54 @@ class _Folder:
                 self.unit_folds.clear()
             folded = self.unit_folds[unit] = _fold_unit(unicodedata.normalize("NFC", unit), self.keep_case)
         return folded
+
+    def units_of(self, text: str, points: npt.NDArray[np.uint32]) -> set[str]:
+        """``set(self.patterns(text).units.findall(text))``, found from the code points at once.
+
+        A unit is a maximal run of combining marks with the character before it, unless that
+        one is whitespace (or there is none): the regular expression ``[^\\s]?<marks>+``
+        takes the same, as a character before a maximal run is never a mark.
+        """
+        pairs, longer = self._units(text, points)
+        return {_pair_unit(key) for key in pairs} | set(longer)
+
+    def all_decomposable(self, text: str, points: npt.NDArray[np.uint32]) -> bool:
+        """``all(map(self.is_decomposable, self.units_of(text, points)))``, with the common units
+        (one mark after one character) looked up by number, never made into strings twice."""
+        pairs, longer = self._units(text, points)
+        known = self.decomposable_pairs
+        for key in pairs:
+            answer = known.get(key)
+            if answer is None:
+                answer = self.is_decomposable(_pair_unit(key))
+                if len(known) >= _UNIT_CACHE_LIMIT:
+                    known.clear()
+                known[key] = answer
+            if not answer:
+                return False
+        return all(map(self.is_decomposable, longer))
+
+    def _units(self, text: str, points: npt.NDArray[np.uint32]) -> tuple[list[int], list[str]]:
+        """The text's units: those of one mark after at most one character as distinct numbers
+        (``_pair_unit``), the longer ones as strings."""
+        kinds = self.kinds[points]
+        mark = (kinds & _MARK) != 0
+        if not mark.any():
+            return [], []
+        before = np.zeros_like(mark)
+        before[1:] = mark[:-1]
+        after = np.zeros_like(mark)
+        after[:-1] = mark[1:]
+        starts = np.flatnonzero(mark & ~before)
+        ends = np.flatnonzero(mark & ~after) + 1
+        prev = starts - 1
+        has_base = (starts > 0) & ((kinds[prev] & _SPACE) == 0)
+        single = ends - starts == 1
+        base_codes = np.where(has_base[single], points[prev[single]].astype(np.int64) + 1, 0)
+        pairs: list[int] = np.unique((base_codes << 21) | points[starts[single]]).tolist()
+        longer = ~single
+        spans = zip(np.where(has_base, prev, starts)[longer].tolist(), ends[longer].tolist(), strict=True)
+        return pairs, [text[s:e] for s, e in spans]
 
     def is_decomposable(self, unit: str) -> bool:
         """Whether ``unit`` folds to what its characters fold to one by one, with no space that
@@ -542,14 +591,18 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
             return Folded(quick, n)
         return Folded(collapsed, n, pending=(None, text, quick))
     patterns = folder.patterns(text)
-    if (patterns.unsafe is None or patterns.unsafe.search(text) is None) and (
-        patterns.marks.search(text) is None or all(map(folder.is_decomposable, set(patterns.units.findall(text))))
-    ):
+    if (patterns.unsafe is None or patterns.unsafe.search(text) is None) and folder.all_decomposable(text, points):
         # Character by character is exact here: the map is built if and when it is asked for.
         quick, collapsed = _collapsed(folder.translated(points, singles))
         return Folded(quick if collapsed is None else collapsed, n, pending=(folder, text, quick))
     folded, segments = folder.general(text)
     return Folded(folded, n, segments)
+
+
+def _pair_unit(key: int) -> str:
+    """The unit numbered ``(code of the character before + 1, or 0 for none) << 21 | code of the mark``."""
+    base = key >> 21
+    return (chr(base - 1) if base else "") + chr(key & 0x1FFFFF)
 
 
 def _code_points(text: str) -> npt.NDArray[np.uint32]:

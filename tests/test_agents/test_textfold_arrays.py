@@ -107,3 +107,20 @@ def test_no_word_character_is_whitespace() -> None:
     spaces = [code for code in range(0x110000) if chr(code).isspace()]
     assert spaces
     assert not textfold._word_table()[spaces].any()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts | st.text(max_size=60), st.booleans())
+def test_units_are_those_the_unit_expression_finds(text: str, keep_case: bool) -> None:
+    folder = textfold._folder(keep_case)
+    expected = set(folder.patterns(text).units.findall(text))
+    assert folder.units_of(text, textfold._code_points(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "\u0301", "\u0301\u0301 x", " \u0301", "e\u0301\u0302", "\n\u0301a", "कि कि", "\U0001d400\u0301"]
+)
+def test_units_edge_cases(text: str) -> None:
+    for keep_case in (False, True):
+        folder = textfold._folder(keep_case)
+        assert folder.units_of(text, textfold._code_points(text)) == set(folder.patterns(text).units.findall(text))
