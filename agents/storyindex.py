@@ -43,11 +43,7 @@ class StoryIndex:
                 updates[band] = story_id
             elif story_id not in (known := ids.split(" ")):
                 updates[band] = " ".join(sorted([*known, story_id]))  # sorted: the same value in any order
-        put_many = getattr(self.bands, "put_many", None)
-        if put_many is not None:
-            put_many(updates)
-        else:
-            self.bands.update(updates)
+        self._put_many(updates)
         self.touch(story_id, bucket)
 
     def touch(self, story_id: str, bucket: int) -> None:
@@ -71,12 +67,7 @@ class StoryIndex:
 
     def add_articles(self, members: dict[str, list[str]]) -> None:
         """``add_article`` for many stories at once (story id -> article ids)."""
-        updates = {MEMBERS + story_id: " ".join(ids) for story_id, ids in members.items()}
-        put_many = getattr(self.bands, "put_many", None)
-        if put_many is not None:
-            put_many(updates)
-        else:
-            self.bands.update(updates)
+        self._put_many({MEMBERS + story_id: " ".join(ids) for story_id, ids in members.items()})
 
     def candidates(self, band_keys: Iterable[str]) -> list[str]:
         """The stories sharing at least one of ``band_keys``, each once, sorted."""
@@ -85,6 +76,14 @@ class StoryIndex:
             if ids:
                 found.update(ids.split(" "))
         return sorted(found)
+
+    def _put_many(self, items: dict[str, str]) -> None:
+        """Write ``items`` to the band map, in one call when the map offers ``put_many``."""
+        put_many = getattr(self.bands, "put_many", None)
+        if put_many is not None:
+            put_many(items)
+        else:
+            self.bands.update(items)
 
     def _get_many(self, keys: list[str]) -> list[str | None]:
         """The band map's values of ``keys`` (None where absent), in one call when the map offers ``get_many``."""

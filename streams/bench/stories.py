@@ -6,9 +6,10 @@ second apart in ``processed_at``, so that the run spans several alert windows.
 
 The figure, ``stories.cpu_ms_per_article``, is the CPU time (``time.process_time``) of
 ``StorySteps.handle`` per article: MinHash signature, LSH candidates, the join / new
-decision, the story, band, article and expiry-bucket entries of the ``stories`` table, the
-coverage counts and spikes, the alert budget (``NEWSMON_ALERT_BUDGET`` 5 and 2-minute windows here, so held-back
-alerts and digests are part of the work) and the alert events; the table is a plain dict
+decision, the story and article entries of the ``stories`` table and the story index (band
+keys, expiry hours, members; a dict here), the coverage counts and spikes, the alert budget
+(``NEWSMON_ALERT_BUDGET`` 5 and 2-minute windows here, so held-back alerts and digests are
+part of the work) and the alert events; the table is a plain dict
 (Faust's table and its changelog sends are framework cost, measured by section ``e2e``),
 sends go nowhere. Each round starts from an empty table; the value is the median over the
 rounds. Target: <= 0.3 ms. Baseline, same run: ``enrich.cpu_ms_per_article`` measured on the

@@ -320,14 +320,10 @@ class DeliveryGuard:
         A record is finished (commits may pass it) when the agent asks for the next one.
         """
         async for event in stream.events():
-            self.activity.busy = True
-            try:
+            with self._busy():
                 for record in await self.admit(event.message, event):
                     with self._handing([record]):
                         yield record
-            finally:
-                self.activity.busy = False
-                self.activity.last_done = self.clock()
 
     async def batches(self, stream: Any, size: int, within: float) -> AsyncIterator[list[InputRecord]]:
         """Input records in batches of up to ``size`` events (more when a skipped range is read back).
@@ -344,16 +340,21 @@ class DeliveryGuard:
                 yield [record]
             return
         async for events in stream.take_events(size, within):
-            self.activity.busy = True
-            try:
-                batch: list[InputRecord] = []
-                with self._handing(batch):
-                    for event in events:
-                        batch += await self.admit(event.message, event)
-                    yield batch
-            finally:
-                self.activity.busy = False
-                self.activity.last_done = self.clock()
+            batch: list[InputRecord] = []
+            with self._busy(), self._handing(batch):
+                for event in events:
+                    batch += await self.admit(event.message, event)
+                yield batch
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """The agent is working on input (the audit leaves a busy agent alone)."""
+        self.activity.busy = True
+        try:
+            yield
+        finally:
+            self.activity.busy = False
+            self.activity.last_done = self.clock()
 
     @contextlib.contextmanager
     def _handing(self, records: list[InputRecord]) -> Iterator[None]:

@@ -130,7 +130,7 @@ class StorySteps:
         known_story = known["story"] if known is not None and self.json.has(f"s:{known['story']}") else None
         seen: dict[str, Story] = {}  # the candidates assign looked at, by id
         decision = assign(
-            article_id, sig, lang, known_story=known_story, candidates=self.candidates(sig, at, seen, index)
+            article_id, sig, lang, known_story=known_story, candidates=self.candidates(sig, at, index, seen)
         )
         role = decision.role
         if known is not None and known_story is not None and known.get("origin") == msg.origin:
@@ -212,15 +212,12 @@ class StorySteps:
         theme = self.themes.active.get(theme_id)
         return theme.alert if theme is not None else ALERT_NEW_STORY
 
-    def candidates(
-        self, sig: Signature, at: float, live: dict[str, Story] | None = None, index: StoryIndex | None = None
-    ) -> Iterator[Story]:
-        """Live stories sharing a band key with ``sig``, each once (and into ``live``, by id)."""
-        for story_id in (index or self.index or StoryIndex()).candidates(sig.band_keys()):
+    def candidates(self, sig: Signature, at: float, index: StoryIndex, live: dict[str, Story]) -> Iterator[Story]:
+        """Live stories sharing a band key with ``sig`` in ``index``, each once (and into ``live``, by id)."""
+        for story_id in index.candidates(sig.band_keys()):
             story = self.story(story_id)
             if story is not None and not expired(story, now=at, window_seconds=self.window):
-                if live is not None:
-                    live[story_id] = story
+                live[story_id] = story
                 yield story
 
     def sweep(self, at: float, index: StoryIndex) -> int:
