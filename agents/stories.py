@@ -21,6 +21,7 @@ in every process, and the id of a story is derived from the id of its first arti
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,7 +29,7 @@ from typing import Any
 
 import rensa
 
-from agents.textfold import fold, words
+from agents.textfold import fold, fold_words, words
 
 TEXT_PERM = 64  # text sketch: 16 bands of 4 rows (candidate threshold near Jaccard 0.5)
 TEXT_BANDS = 16
@@ -54,14 +55,14 @@ class Signature:
     names: tuple[int, ...] = ()
 
     def band_keys(self) -> list[str]:
-        """The LSH band keys of this signature (``t`` text bands, ``n`` names bands)."""
+        """The LSH band keys of this signature: the text bands, then the names bands (see ``_bands``)."""
         return list(self._band_keys)
 
     @cached_property
     def _band_keys(self) -> tuple[str, ...]:  # computed once: the agent asks for candidates and a new story's bands
-        keys = _bands("t", self.text, TEXT_BANDS)
+        keys = _bands(0, self.text, TEXT_BANDS)
         if self.names:
-            keys += _bands("n", self.names, NAMES_BANDS)
+            keys += _bands(TEXT_BANDS, self.names, NAMES_BANDS)
         return tuple(keys)
 
     def as_record(self) -> dict[str, list[int]]:
@@ -81,15 +82,16 @@ def features(title: str, body: str) -> tuple[list[str], list[str]]:
 def _features(title: str, body: str) -> tuple[Iterable[str], set[str]]:
     """``features``, the shingles as an iterable (never empty for three words or more) and the names as a set:
     a sketch does not depend on the order of its tokens."""
-    cased = fold(f"{title}\n\n{body}"[:MAX_CHARS], keep_case=True).text
-    tokens = words(cased)
-    if _SIGMA in cased and len(lowered := cased.lower()) == len(cased):
+    lead = f"{title}\n\n{body[:MAX_CHARS]}"[:MAX_CHARS]  # the body cut first: it can be long
+    tokens = fold_words(lead, keep_case=True)  # the words of the folded text
+    joined = " ".join(tokens)
+    if _SIGMA in joined and len(lowered := (cased := fold(lead, keep_case=True).text).lower()) == len(cased):
         low = words(lowered)  # capital sigma lowers by its context (final or not) in the whole text
     else:
         # Each token lowered: the same as tokenizing the lowered text, as no other character lowers by
         # context nor changes whether it is a word character (tests/test_agents/test_stories.py checks
         # every code point); in one pass over the joined tokens, which hold no space.
-        low = " ".join(tokens).lower().split(" ") if tokens else []
+        low = joined.lower().split(" ") if tokens else []
     if len(low) < SHINGLE:
         shingles: Iterable[str] = [" ".join(low)] if low else []
     else:
@@ -116,7 +118,8 @@ def similarity(a: Sequence[int], b: Sequence[int]) -> float:
     """Estimated Jaccard similarity of two sketches: the share of equal components (0 if either is empty)."""
     if not a or not b or len(a) != len(b):
         return 0.0
-    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+    equal: int = sum(map(operator.eq, a, b))  # equal lengths (checked above)
+    return equal / len(a)
 
 
 def story_id_for(article_id: str) -> str:
@@ -124,14 +127,15 @@ def story_id_for(article_id: str) -> str:
     return "st-" + hashlib.sha256(f"story\x1f{article_id}".encode()).hexdigest()[:24]
 
 
-def _bands(prefix: str, values: Sequence[int], bands: int) -> list[str]:
-    """Band ``i``: ``<prefix><i>:`` + the hash of its ``rows`` values (a tuple of ints: the same in every process).
+def _bands(first: int, values: Sequence[int], bands: int) -> list[str]:
+    """Band ``i``'s key: the decimal ``hash`` of ``(first + i, *its rows)``, a tuple of ints, so the same in
+    every process (int and tuple hashes do not depend on ``PYTHONHASHSEED``); text bands are numbered
+    from 0 and names bands after them, so no two bands share a key by construction.
 
     Band keys live only in the worker's index, rebuilt from the signatures at start: never stored.
     """
-    rows = len(values) // bands
-    values = tuple(values)
-    return [f"{prefix}{band}:{hash(values[band * rows : (band + 1) * rows])}" for band in range(bands)]
+    rows = [iter(values)] * (len(values) // bands)  # one iterator: zip takes each band's rows in turn
+    return list(map(str, map(hash, zip(range(first, first + bands), *rows, strict=False))))
 
 
 @dataclass

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
 
-MEMBERS = "m:"  # key prefix, in the band map, of a story's article ids (band keys start "t" or "n")
+MEMBERS = "m:"  # key prefix, in the band map, of a story's article ids (band keys are decimal numbers)
 
 
 class StoryIndex:

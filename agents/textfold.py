@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Folded", "fold", "fold_term", "is_word_char", "warm_up", "word_starts", "words"]
+__all__ = ["Folded", "fold", "fold_term", "fold_words", "is_word_char", "warm_up", "word_starts", "words"]
 
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _SINGLE_QUOTES = frozenset("‘’‚‛′‵‹›`´ʼ＇")
@@ -183,6 +183,10 @@ class _Folder:
         self.unit_folds: dict[str, str] = {}  # multi-character unit -> folded
         self.decomposable: dict[str, bool] = {}  # unit -> folds like its characters one by one
         self.decomposable_pairs: dict[int, bool] = {}  # the same, for units of one mark by _pair_unit number
+        # Per code point, single_chars with regular characters that fold to a non-word character
+        # as a space (see word_chars), and the same for ASCII text as a str.translate table.
+        self.word_singles: npt.NDArray[np.uint32] | None = None
+        self.ascii_words: dict[int, str] | None = None
 
     def single_chars(self, points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
         """Per code point of a text, what ``str.translate`` with the table gives it, in numpy.
@@ -205,6 +209,35 @@ class _Folder:
                 self.singles[code] = value
             out = self.singles[points]
         return out
+
+    def word_chars(self, points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+        """``single_chars`` of a text's ``points``, with each regular character that folds to a
+        non-word character given as a space: when no value exceeds ``_MAX_CODE``, the code points
+        of the folded text with its non-word characters blanked (what ``words`` splits on)."""
+        table = self.word_singles
+        if table is None:
+            table = self.word_singles = np.full(0x110000, _UNKNOWN, dtype=np.uint32)
+        out = table[points]
+        unknown = out == _UNKNOWN
+        if unknown.any():
+            codes = np.unique(points[unknown])
+            singles = self.single_chars(codes)
+            regular = singles <= _MAX_CODE
+            word = _word_table()[np.where(regular, singles, 0)]
+            table[codes] = np.where(regular & ~word, np.uint32(0x20), singles)
+            out = table[points]
+        return out
+
+    def ascii_table(self) -> dict[int, str] | None:
+        """``word_chars`` for ASCII text as a ``str.translate`` table (None if an ASCII character
+        folds to other than one ASCII character, which no table here does)."""
+        if self.ascii_words is None:
+            folded = {code: self.table[code] for code in range(128)}
+            if any(len(f) != 1 or not f.isascii() for f in folded.values()):
+                return None
+            word = _word_table()
+            self.ascii_words = {code: f if word[ord(f)] else " " for code, f in folded.items()}
+        return self.ascii_words
 
     def translated(self, points: npt.NDArray[np.uint32], singles: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
         """The code points of ``text.translate(self.table)``, for the ``points`` of ``text`` and their
@@ -597,6 +630,31 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
         return Folded(quick if collapsed is None else collapsed, n, pending=(folder, text, quick))
     folded, segments = folder.general(text)
     return Folded(folded, n, segments)
+
+
+def fold_words(text: str, *, keep_case: bool = False) -> list[str]:
+    """``words(fold(text, keep_case=keep_case).text)``, without making the folded text first.
+
+    Non-word characters only separate words, so they can be blanked as the text is folded
+    (``_Folder.word_chars``) and runs of spaces need no collapsing; a text with combining
+    marks or characters that fold to none or several takes ``fold``'s ways, to the same words.
+    """
+    if not text:
+        return []
+    folder = _folder(keep_case)
+    if text.isascii() and (ascii_words := folder.ascii_table()) is not None:
+        return text.translate(ascii_words).split()
+    points = _code_points(text)
+    blanked = folder.word_chars(points)
+    if int(blanked.max()) > _MAX_CODE:
+        patterns = folder.patterns(text)
+        if (patterns.unsafe is not None and patterns.unsafe.search(text) is not None) or not folder.all_decomposable(
+            text, points
+        ):
+            return words(folder.general(text)[0])
+        folded = folder.translated(points, blanked)  # character by character is exact here (see fold)
+        blanked = np.where(_word_table()[folded], folded, np.uint32(0x20))
+    return _from_code_points(blanked).split()
 
 
 def _pair_unit(key: int) -> str:

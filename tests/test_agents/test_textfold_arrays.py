@@ -124,3 +124,29 @@ def test_units_edge_cases(text: str) -> None:
     for keep_case in (False, True):
         folder = textfold._folder(keep_case)
         assert folder.units_of(text, textfold._code_points(text)) == set(folder.patterns(text).units.findall(text))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts | st.text(max_size=60), st.booleans())
+def test_fold_words_are_the_words_of_the_folded_text(text: str, keep_case: bool) -> None:
+    assert textfold.fold_words(text, keep_case=keep_case) == WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
+
+
+FOLD_WORDS_CASES = ["", "  ", "Grönland’s NATO", "x²³ ½ F-35", "e\u0301cole ß ﬁ", "\ufdfa x", "Σίσυφος", "\ud800 x"]
+
+
+@pytest.mark.parametrize("text", [*FOLD_WORDS_CASES, "a\u00adb\u200bc", "हिन्दी क़"])
+def test_fold_words_edge_cases(text: str) -> None:
+    for keep_case in (False, True):
+        assert textfold.fold_words(text, keep_case=keep_case) == WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
+
+
+def test_fold_words_of_every_code_point() -> None:
+    """Each code point alone, between letters and between spaces, in blocks: the words of the folded text."""
+    codes = [c for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    for keep_case in (False, True):
+        for sep in (" ", "a"):
+            for at in range(0, len(codes), 512):
+                text = sep.join(map(chr, codes[at : at + 512]))
+                want = WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
+                assert textfold.fold_words(text, keep_case=keep_case) == want, hex(codes[at])
