@@ -114,6 +114,8 @@ _MAX_CODE = 0x10FFFF
 _MARK_BIT = 1 << 21
 _CODE_BITS = np.uint32(_MARK_BIT - 1)
 _DROP, _MULTI, _UNKNOWN = 0xFFFFFFFD, 0xFFFFFFFE, 0xFFFFFFFF
+_GONE = 0xFFFFFFFC  # in _Folder.word_chars only: folds to nothing wherever it stands
+_VANISHING_PROBE = "\u0e3a"  # THAI CHARACTER PHINTHU: a mark that vanishes after any character (see _Folder._vanishes)
 
 
 class _Folder:
@@ -211,9 +213,18 @@ class _Folder:
         return out
 
     def word_chars(self, points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-        """``single_chars`` of a text's ``points``, with each regular character that folds to a
-        non-word character given as a space: when no value exceeds ``_MAX_CODE``, the code points
-        of the folded text with its non-word characters blanked (what ``words`` splits on)."""
+        """Per code point of a text, for ``fold_words``: what it folds to alone, with the text's
+        non-word characters blanked.
+
+        A regular character gives its folded code point, or a space if that is not a word
+        character, as does one that folds to several characters none of which is a word
+        character (``…``); a character that folds to nothing wherever it stands (a mark that
+        vanishes after any character, an invisible one) gives ``_GONE``.  Others keep their
+        ``single_chars`` value (``_DROP``, ``_MULTI``), but a mark that folds to one character
+        and a character that folds otherwise before a mark give ``_MULTI``.  So when no value
+        exceeds ``_GONE``, the text's words are those of its characters folded one by one,
+        whatever its marks.
+        """
         table = self.word_singles
         if table is None:
             table = self.word_singles = np.full(0x110000, _UNKNOWN, dtype=np.uint32)
@@ -223,10 +234,52 @@ class _Folder:
             codes = np.unique(points[unknown])
             singles = self.single_chars(codes)
             regular = singles <= _MAX_CODE
-            word = _word_table()[np.where(regular, singles, 0)]
-            table[codes] = np.where(regular & ~word, np.uint32(0x20), singles)
+            word_table = _word_table()
+            word = word_table[np.where(regular, singles, 0)]
+            values = np.where(regular & ~word, np.uint32(0x20), singles)
+            values[(singles > _MAX_CODE) & (singles < _GONE)] = _MULTI  # marks that fold to a character alone
+            mark = (self.kinds[codes] & _MARK) != 0
+            for at in np.flatnonzero(values != _UNKNOWN).tolist():
+                code = int(codes[at])
+                if mark[at]:
+                    if values[at] == _DROP and self._vanishes(code):
+                        values[at] = _GONE
+                elif not self._plain_base(code):
+                    values[at] = _MULTI
+                elif values[at] == _DROP:
+                    values[at] = _GONE
+                elif values[at] == _MULTI and not word_table[[ord(ch) for ch in self.table[code]]].any():
+                    values[at] = 0x20  # folds to several characters, none of a word ("…" -> "...")
+            table[codes] = values
             out = table[points]
         return out
+
+    def _plain_base(self, code: int) -> bool:
+        """Whether the character ``code``, followed by marks that vanish, folds as it does alone.
+
+        A unit is normalized (NFC) before it is folded, a character alone is not: the two
+        differ for a few characters that NFC maps to another (U+1FEF GREEK VARIA becomes a
+        backquote, which folds to an apostrophe)."""
+        ch = chr(code)
+        return unicodedata.is_normalized("NFC", ch) or self.unit(ch + _VANISHING_PROBE) == self.table[code]
+
+    def _vanishes(self, code: int) -> bool:
+        """Whether the combining mark ``code`` folds to nothing after any character, as it does alone.
+
+        Folding a unit normalizes it (NFKC) and drops the marks left over.  A mark that folds
+        to nothing alone, whose decomposition (NFKD) holds no mark that composes with a
+        character before it (``_composing_marks``) and that case mapping leaves alone, is
+        left over with its decomposition: the unit folds like its base alone.  Other marks
+        (accents that compose, Arabic hamza above, ``\u0345``) take the unit analysis.
+        """
+        ch = chr(code)
+        composing = _composing_marks()
+        return (
+            self.table[code] == ""
+            and ch.casefold() == ch
+            and ch.lower() == ch
+            and not any(ord(part) in composing for part in unicodedata.normalize("NFKD", ch))
+        )
 
     def ascii_table(self) -> dict[int, str] | None:
         """``word_chars`` for ASCII text as a ``str.translate`` table (None if an ASCII character
@@ -474,6 +527,25 @@ def warm_up() -> None:
     _folder(False)
     _folder(True)
     _word_table()
+    _composing_marks()
+
+
+@lru_cache(maxsize=1)
+def _composing_marks() -> frozenset[int]:
+    """The marks NFC composes with a character before them that is not a mark (``e`` + U+0301 is
+    ``é``): the second characters of the canonical pairs that compose (no composition exclusion)
+    and whose first character is not a mark.  A pair whose first character is a mark composes
+    to a mark (Bengali U+09C7 + U+09BE is U+09CB), which folding drops all the same."""
+    out: set[int] = set()
+    category, normalize = unicodedata.category, unicodedata.normalize
+    for code in (*range(0xD800), *range(0xE000, 0x40000), *range(0xE0000, 0xE1000)):
+        decomposition = unicodedata.decomposition(chr(code))
+        if not decomposition or decomposition.startswith("<"):
+            continue
+        parts = [chr(int(part, 16)) for part in decomposition.split()]
+        if len(parts) == 2 and category(parts[0])[0] != "M" and normalize("NFC", "".join(parts)) == chr(code):
+            out.add(ord(parts[1]))
+    return frozenset(out)
 
 
 _WORD_TABLE: list[npt.NDArray[np.bool_]] = []
@@ -646,7 +718,11 @@ def fold_words(text: str, *, keep_case: bool = False) -> list[str]:
         return text.translate(ascii_words).split()
     points = _code_points(text)
     blanked = folder.word_chars(points)
-    if int(blanked.max()) > _MAX_CODE:
+    top = int(blanked.max())
+    if top == _GONE:  # besides regular characters, only ones that fold to nothing wherever they stand
+        blanked = blanked[blanked != _GONE]
+    elif top > _MAX_CODE:
+        blanked[blanked == _GONE] = _DROP  # single_chars' value, for translated
         patterns = folder.patterns(text)
         if (patterns.unsafe is not None and patterns.unsafe.search(text) is not None) or not folder.all_decomposable(
             text, points

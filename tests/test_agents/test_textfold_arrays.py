@@ -9,7 +9,9 @@ marks, astral characters, lone surrogates).
 from __future__ import annotations
 
 import re
+import unicodedata
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -150,3 +152,75 @@ def test_fold_words_of_every_code_point() -> None:
                 text = sep.join(map(chr, codes[at : at + 512]))
                 want = WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
                 assert textfold.fold_words(text, keep_case=keep_case) == want, hex(codes[at])
+
+
+def _composition_bases() -> list[int]:
+    """Characters that canonical or compatibility decompositions start with or map from (the ones
+    normalization can change), plus a letter of several scripts: the bases worth probing with marks."""
+    out = {ord(ch) for ch in "aE1_कখாకഅ아かاבกញ"}
+    for code in (*range(0xD800), *range(0xE000, 0x40000)):
+        decomposition = unicodedata.decomposition(chr(code))
+        if decomposition:
+            out.add(code)
+            if not decomposition.startswith("<"):
+                out.add(int(decomposition.split()[0], 16))
+    return sorted(c for c in out if not chr(c).isspace() and unicodedata.category(chr(c))[0] != "M")
+
+
+@pytest.mark.parametrize("keep_case", [False, True])
+def test_marks_that_vanish_fold_to_nothing_after_any_base(keep_case: bool) -> None:
+    """``fold_words``' quick way (a text of regular characters and marks that vanish, read
+    character by character) gives the words ``fold`` gives, for sampled marks after every
+    base normalization can change."""
+    folder = textfold._folder(keep_case)
+    assert folder._vanishes(ord(textfold._VANISHING_PROBE))
+    bases = _composition_bases()
+    blanked = folder.word_chars(np.array(bases, dtype=np.uint32))
+    quick = [b for b, v in zip(bases, blanked.tolist(), strict=True) if v <= textfold._MAX_CODE or v == textfold._GONE]
+    assert len(quick) > 5000
+    marks = [c for c in range(0x300, 0x1E000) if unicodedata.category(chr(c))[0] == "M" and folder._vanishes(c)]
+    assert len(marks) > 1500
+    for mark in marks[::40]:
+        text = " ".join(chr(b) + chr(mark) for b in quick)
+        assert int(folder.word_chars(textfold._code_points(text)).max()) == textfold._GONE  # the quick way
+        assert textfold.fold_words(text, keep_case=keep_case) == WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
+
+
+@pytest.mark.parametrize("keep_case", [False, True])
+def test_bases_that_fold_otherwise_before_a_mark_take_the_unit_way(keep_case: bool) -> None:
+    folder = textfold._folder(keep_case)
+    for base in ("\u1fef", "\u1ffd"):  # GREEK VARIA, GREEK OXIA: NFC maps them to a quote, an acute
+        assert folder.unit(base + textfold._VANISHING_PROBE) != folder.table[ord(base)]
+        assert not folder._plain_base(ord(base))
+        text = f"x{base}{textfold._VANISHING_PROBE}y {base}"
+        assert textfold.fold_words(text, keep_case=keep_case) == WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
+    # every other character folds before a vanishing mark as it does alone (sampled)
+    for code in range(0, 0x40000, 7):
+        ch = chr(code)
+        if 0xD800 <= code < 0xE000 or ch.isspace() or unicodedata.category(ch)[0] == "M" or code in (0x1FEF, 0x1FFD):
+            continue
+        assert folder.unit(ch + textfold._VANISHING_PROBE) == folder.table[code], hex(code)
+
+
+def test_composing_marks_are_those_that_compose_with_a_letter() -> None:
+    composing = textfold._composing_marks()
+    assert {0x301, 0x308, 0x93C, 0x654, 0x3099, 0xBD7} <= composing  # é, ü, ऩ, أ, が, ஔ
+    # compose only after a mark (Bengali o, Tamil o), or only in excluded pairs (Bengali nukta)
+    assert not {0x9BE, 0xBBE, 0x9BC, 0x0E3A} & composing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "কোথায় বোন",
+        "\u0995\u09c7\u09be \u0995\u09cb",
+        "கொடு கோ",
+        "క\u0c46\u0c56",
+        "क़ ऩ न\u093c",
+        "أ ا\u0654",
+        "ñ n\u0303",
+    ],
+)
+def test_fold_words_of_indic_and_arabic_units(text: str) -> None:
+    for keep_case in (False, True):
+        assert textfold.fold_words(text, keep_case=keep_case) == WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
