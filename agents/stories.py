@@ -130,7 +130,7 @@ def story_id_for(article_id: str) -> str:
 def _bands(first: int, values: Sequence[int], bands: int) -> list[str]:
     """Band ``i``'s key: the decimal ``hash`` of ``(first + i, *its rows)``, a tuple of ints, so the same in
     every process (int and tuple hashes do not depend on ``PYTHONHASHSEED``); text bands are numbered
-    from 0 and names bands after them, so no two bands share a key by construction.
+    from 0 and names bands after them, so equal rows in two bands give two keys.
 
     Band keys live only in the worker's index, rebuilt from the signatures at start: never stored.
     """

@@ -19,6 +19,9 @@ is symmetric):
 
 A base character and the combining marks that follow it are folded as one unit
 (after NFC), so decomposed input (``e`` + U+0301) folds like composed input.
+
+``fold_words(text)`` is ``words(fold(text).text)`` for callers that need only the words
+(the stories' MinHash features): no offsets map and no folded string are made.
 """
 
 from __future__ import annotations
@@ -696,8 +699,11 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
             return Folded(quick, n)
         return Folded(collapsed, n, pending=(None, text, quick))
     patterns = folder.patterns(text)
-    if (patterns.unsafe is None or patterns.unsafe.search(text) is None) and folder.all_decomposable(text, points):
-        # Character by character is exact here: the map is built if and when it is asked for.
+    if (patterns.unsafe is None or patterns.unsafe.search(text) is None) and (
+        int(folder.word_chars(points).max()) <= _GONE or folder.all_decomposable(text, points)
+    ):
+        # Character by character is exact here (every mark vanishes after a base that folds as
+        # it does alone, or every unit was checked): the map is built if and when it is asked for.
         quick, collapsed = _collapsed(folder.translated(points, singles))
         return Folded(quick if collapsed is None else collapsed, n, pending=(folder, text, quick))
     folded, segments = folder.general(text)
