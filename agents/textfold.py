@@ -242,8 +242,7 @@ class _Folder:
             values = np.where(regular & ~word, np.uint32(0x20), singles)
             values[(singles > _MAX_CODE) & (singles < _GONE)] = _MULTI  # marks that fold to a character alone
             mark = (self.kinds[codes] & _MARK) != 0
-            for at in np.flatnonzero(values != _UNKNOWN).tolist():
-                code = int(codes[at])
+            for at, code in enumerate(codes.tolist()):
                 if mark[at]:
                     if values[at] == _DROP and self._vanishes(code):
                         values[at] = _GONE
