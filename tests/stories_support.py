@@ -12,6 +12,38 @@ from streams.pipeline.stories import StorySteps
 from streams.pipeline.themes_live import LiveThemes
 from streams.pipeline.volume import VolumeRules
 
+# A theme in the default alert mode (one alert per story) and one alerting per article.
+GREENLAND_NATO_THEMES = """
+[[theme]]
+id = "greenland"
+name = "Greenland"
+description = "US pressure on Greenland: one alert per story (the default)"
+[theme.terms.core]
+intl = ["Greenland"]
+[[theme.rules]]
+id = "core"
+all = ["core"]
+
+[[theme]]
+id = "nato"
+name = "NATO"
+description = "NATO: one alert per article"
+alert = "per_article"
+[theme.terms.core]
+intl = ["=NATO"]
+[[theme.rules]]
+id = "core"
+all = ["core"]
+"""
+
+# An English news body that both themes match; copies of it under other ids are one story.
+GREENLAND_BODY = (
+    "President Trump said on Monday that the United States will take control of Greenland, and Danish Prime "
+    "Minister Mette Frederiksen answered that the island is not for sale. NATO allies met in Brussels on "
+    "Tuesday to discuss the 2026 Arctic security plan, and Greenland's premier Jens-Frederik Nielsen called "
+    "for calm while Copenhagen summoned the US ambassador over the remarks made in Washington."
+)
+
 
 def one_term_theme(theme_id: str, name: str, term: str, description: str = "one alert per story") -> str:
     """A theme-file block: the theme matches every English article that has ``term``."""

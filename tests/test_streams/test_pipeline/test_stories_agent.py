@@ -9,6 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from stories_support import GREENLAND_BODY as BODY
+from stories_support import GREENLAND_NATO_THEMES as THEMES
 from stories_support import story_steps
 
 from agents.alerting import alert_id, story_alert_id
@@ -19,36 +21,6 @@ from streams.pipeline.app import create_app
 from streams.pipeline.themes_live import LiveThemes
 from streams.pipeline.wiring import Pipeline, wire
 from streams.settings import Settings
-
-THEMES = """
-[[theme]]
-id = "greenland"
-name = "Greenland"
-description = "US pressure on Greenland (default alert mode: new_story)"
-[theme.terms.core]
-en = ["Greenland"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
-
-[[theme]]
-id = "nato"
-name = "NATO"
-description = "NATO, one alert per article"
-alert = "per_article"
-[theme.terms.core]
-intl = ["=NATO"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
-"""
-
-BODY = (
-    "President Trump said on Monday that the United States will take control of Greenland, and Danish Prime "
-    "Minister Mette Frederiksen answered that the island is not for sale. NATO allies met in Brussels on "
-    "Tuesday to discuss the 2026 Arctic security plan, and Greenland's premier Jens-Frederik Nielsen called "
-    "for calm while Copenhagen summoned the US ambassador over the remarks made in Washington."
-)
 
 
 class Sent:

@@ -9,42 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
+from stories_support import GREENLAND_BODY as BODY
+from stories_support import GREENLAND_NATO_THEMES as THEMES
 from support import Env, WorkerProcess, collect, values
 
 from agents.alerting import alert_id, story_alert_id
 from agents.stories import story_id_for
 
 pytestmark = pytest.mark.kafka
-
-THEMES = """
-[[theme]]
-id = "greenland"
-name = "Greenland"
-description = "US pressure on Greenland: one alert per story (the default)"
-[theme.terms.core]
-intl = ["Greenland"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
-
-[[theme]]
-id = "nato"
-name = "NATO"
-description = "NATO: one alert per article"
-alert = "per_article"
-[theme.terms.core]
-intl = ["=NATO"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
-"""
-
-BODY = (
-    "President Trump said on Monday that the United States will take control of Greenland, and Danish Prime "
-    "Minister Mette Frederiksen answered that the island is not for sale. NATO allies met in Brussels on "
-    "Tuesday to discuss the 2026 Arctic security plan, and Greenland's premier Jens-Frederik Nielsen called "
-    "for calm while Copenhagen summoned the US ambassador over the remarks made in Washington."
-)
 
 
 async def test_two_syndicated_copies_make_one_story_and_one_new_story_alert(newsmon_env: Env, tmp_path: Path) -> None:
