@@ -12,29 +12,36 @@ from streams.pipeline.stories import StorySteps
 from streams.pipeline.themes_live import LiveThemes
 from streams.pipeline.volume import VolumeRules
 
-# A theme in the default alert mode (one alert per story) and one alerting per article.
-GREENLAND_NATO_THEMES = """
-[[theme]]
-id = "greenland"
-name = "Greenland"
-description = "US pressure on Greenland: one alert per story (the default)"
-[theme.terms.core]
-intl = ["Greenland"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
 
+def one_term_theme(
+    theme_id: str,
+    name: str,
+    term: str,
+    description: str = "one alert per story",
+    *,
+    lang: str = "en",
+    alert: str = "",
+) -> str:
+    """A theme-file block: the theme matches every article in ``lang`` (``intl``: any) that has ``term``;
+    ``alert`` is its alert mode (the default mode, new_story, when empty)."""
+    mode = f'alert = "{alert}"\n' if alert else ""
+    return f"""
 [[theme]]
-id = "nato"
-name = "NATO"
-description = "NATO: one alert per article"
-alert = "per_article"
-[theme.terms.core]
-intl = ["=NATO"]
+id = "{theme_id}"
+name = "{name}"
+description = "{description}"
+{mode}[theme.terms.core]
+{lang} = ["{term}"]
 [[theme.rules]]
 id = "core"
 all = ["core"]
 """
+
+
+# A theme in the default alert mode (one alert per story) and one alerting per article.
+GREENLAND_NATO_THEMES = one_term_theme(
+    "greenland", "Greenland", "Greenland", "US pressure on Greenland: one alert per story (the default)", lang="intl"
+) + one_term_theme("nato", "NATO", "=NATO", "NATO: one alert per article", lang="intl", alert="per_article")
 
 # An English news body that both themes match; copies of it under other ids are one story.
 GREENLAND_BODY = (
@@ -43,21 +50,6 @@ GREENLAND_BODY = (
     "Tuesday to discuss the 2026 Arctic security plan, and Greenland's premier Jens-Frederik Nielsen called "
     "for calm while Copenhagen summoned the US ambassador over the remarks made in Washington."
 )
-
-
-def one_term_theme(theme_id: str, name: str, term: str, description: str = "one alert per story") -> str:
-    """A theme-file block: the theme matches every English article that has ``term``."""
-    return f"""
-[[theme]]
-id = "{theme_id}"
-name = "{name}"
-description = "{description}"
-[theme.terms.core]
-en = ["{term}"]
-[[theme.rules]]
-id = "core"
-all = ["core"]
-"""
 
 
 def distinct_story(n: int, term: str = "Greenland") -> RawArticle:
