@@ -26,6 +26,7 @@ A base character and the combining marks that follow it are folded as one unit
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
@@ -121,6 +122,12 @@ _GONE = 0xFFFFFFFC  # in _Folder.word_chars only: folds to nothing wherever it s
 _VANISHING_PROBE = "\u0e3a"  # THAI CHARACTER PHINTHU: a mark that vanishes after any character (see _Folder._vanishes)
 
 
+def _assigned_codes() -> itertools.chain[int]:
+    """Every code point but surrogates that can hold an assigned character other than private use:
+    planes 4-13, 15 and 16 hold none (their characters all fold to themselves)."""
+    return itertools.chain(range(0xD800), range(0xE000, 0x40000), range(0xE0000, 0xE1000))
+
+
 class _Folder:
     """Everything ``fold`` needs for one mode (case folded or kept), built on first use.
 
@@ -146,8 +153,7 @@ class _Folder:
         irregular: list[str] = []
         unsafe: list[str] = []
         spaces: list[int] = []
-        # Planes 4-13, 15 and 16 hold no assigned character outside private use: all regular.
-        for code in (*range(0xD800), *range(0xE000, 0x40000), *range(0xE0000, 0xE1000)):
+        for code in _assigned_codes():  # the others are all regular
             ch = chr(code)
             kind = category(ch)
             if kind[0] == "M":
@@ -283,16 +289,24 @@ class _Folder:
             and not any(ord(part) in composing for part in unicodedata.normalize("NFKD", ch))
         )
 
-    def ascii_table(self) -> dict[int, str] | None:
-        """``word_chars`` for ASCII text as a ``str.translate`` table (None if an ASCII character
-        folds to other than one ASCII character, which no table here does)."""
+    def ascii_table(self) -> dict[int, str]:
+        """``word_chars`` for ASCII text, as a ``str.translate`` table."""
         if self.ascii_words is None:
             folded = {code: self.table[code] for code in range(128)}
             if any(len(f) != 1 or not f.isascii() for f in folded.values()):
-                return None
+                raise AssertionError("fold: an ASCII character folds to other than one ASCII character")
             word = _word_table()
             self.ascii_words = {code: f if word[ord(f)] else " " for code, f in folded.items()}
         return self.ascii_words
+
+    def by_characters(self, text: str, points: npt.NDArray[np.uint32], blanked: npt.NDArray[np.uint32]) -> bool:
+        """Whether folding ``text`` character by character gives what folding it unit by unit does
+        (``blanked``: its ``word_chars``): no unsafe character, and every mark vanishes after a
+        base that folds as it does alone, or else every unit checks out."""
+        unsafe = self.patterns(text).unsafe
+        if unsafe is not None and unsafe.search(text) is not None:
+            return False
+        return int(blanked.max()) <= _GONE or self.all_decomposable(text, points)
 
     def translated(self, points: npt.NDArray[np.uint32], singles: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
         """The code points of ``text.translate(self.table)``, for the ``points`` of ``text`` and their
@@ -540,7 +554,7 @@ def _composing_marks() -> frozenset[int]:
     to a mark (Bengali U+09C7 + U+09BE is U+09CB), which folding drops all the same."""
     out: set[int] = set()
     category, normalize = unicodedata.category, unicodedata.normalize
-    for code in (*range(0xD800), *range(0xE000, 0x40000), *range(0xE0000, 0xE1000)):
+    for code in _assigned_codes():
         decomposition = unicodedata.decomposition(chr(code))
         if not decomposition or decomposition.startswith("<"):
             continue
@@ -697,12 +711,8 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
         if collapsed is None:
             return Folded(quick, n)
         return Folded(collapsed, n, pending=(None, text, quick))
-    patterns = folder.patterns(text)
-    if (patterns.unsafe is None or patterns.unsafe.search(text) is None) and (
-        int(folder.word_chars(points).max()) <= _GONE or folder.all_decomposable(text, points)
-    ):
-        # Character by character is exact here (every mark vanishes after a base that folds as
-        # it does alone, or every unit was checked): the map is built if and when it is asked for.
+    if folder.by_characters(text, points, folder.word_chars(points)):
+        # Character by character is exact here: the map is built if and when it is asked for.
         quick, collapsed = _collapsed(folder.translated(points, singles))
         return Folded(quick if collapsed is None else collapsed, n, pending=(folder, text, quick))
     folded, segments = folder.general(text)
@@ -719,21 +729,18 @@ def fold_words(text: str, *, keep_case: bool = False) -> list[str]:
     if not text:
         return []
     folder = _folder(keep_case)
-    if text.isascii() and (ascii_words := folder.ascii_table()) is not None:
-        return text.translate(ascii_words).split()
+    if text.isascii():
+        return text.translate(folder.ascii_table()).split()
     points = _code_points(text)
     blanked = folder.word_chars(points)
     top = int(blanked.max())
     if top == _GONE:  # besides regular characters, only ones that fold to nothing wherever they stand
         blanked = blanked[blanked != _GONE]
     elif top > _MAX_CODE:
-        blanked[blanked == _GONE] = _DROP  # single_chars' value, for translated
-        patterns = folder.patterns(text)
-        if (patterns.unsafe is not None and patterns.unsafe.search(text) is not None) or not folder.all_decomposable(
-            text, points
-        ):
+        if not folder.by_characters(text, points, blanked):
             return words(folder.general(text)[0])
-        folded = folder.translated(points, blanked)  # character by character is exact here (see fold)
+        blanked[blanked == _GONE] = _DROP  # single_chars' value, for translated
+        folded = folder.translated(points, blanked)
         blanked = np.where(_word_table()[folded], folded, np.uint32(0x20))
     return _from_code_points(blanked).split()
 
