@@ -226,13 +226,13 @@ def _normalized_points(sample: str, model: _Model) -> npt.NDArray[np.uint64]:
     """
     if _VIETNAMESE_MARK.search(sample) is not None:  # combining marks: Vietnamese
         sample = NGram.normalize_vi(sample)
-    points = model.digits_to_space[_code_points(sample)]  # as sample_text's digit cleaner (runs collapse below)
+    points = model.digits_to_space.take(_code_points(sample))  # as sample_text's digit cleaner (runs collapse below)
     # Detector.cleaning_text: Latin letters ("A".."z") are dropped from mostly non-Latin text.
     latin = (points >= 0x41) & (points <= 0x7A)
     non_latin = (points >= 0x300) & ((points < 0x1E00) | (points > 0x1EFF))  # Latin Extended Additional is Latin
     if int(np.count_nonzero(latin)) * 2 < int(np.count_nonzero(non_latin)):
         points = points[~latin]
-    points = model.normalize[points]
+    points = model.normalize.take(points)
     if points.size == 0:
         return np.full(1, _SPACE, dtype=np.uint64)
     space = points == _SPACE

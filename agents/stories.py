@@ -29,7 +29,7 @@ from typing import Any
 
 import rensa
 
-from agents.textfold import fold, fold_words, words
+from agents.textfold import fold, fold_word_text, words
 
 TEXT_PERM = 64  # text sketch: 16 bands of 4 rows (candidate threshold near Jaccard 0.5)
 TEXT_BANDS = 16
@@ -83,15 +83,15 @@ def _features(title: str, body: str) -> tuple[Iterable[str], set[str]]:
     """``features``, the shingles as an iterable (never empty for three words or more) and the names as a set:
     a sketch does not depend on the order of its tokens."""
     lead = f"{title}\n\n{body[:MAX_CHARS]}"[:MAX_CHARS]  # the body cut first: it can be long
-    tokens = fold_words(lead, keep_case=True)  # the words of the folded text
-    joined = " ".join(tokens)
-    if _SIGMA in joined and len(lowered := (cased := fold(lead, keep_case=True).text).lower()) == len(cased):
+    spaced = fold_word_text(lead, keep_case=True)  # the words of the folded text, whitespace between
+    tokens = spaced.split()
+    if _SIGMA in spaced and len(lowered := (cased := fold(lead, keep_case=True).text).lower()) == len(cased):
         low = words(lowered)  # capital sigma lowers by its context (final or not) in the whole text
     else:
         # Each token lowered: the same as tokenizing the lowered text, as no other character lowers by
         # context nor changes whether it is a word character (tests/test_agents/test_stories.py checks
-        # every code point); in one pass over the joined tokens, which hold no space.
-        low = joined.lower().split(" ") if tokens else []
+        # every code point); in one pass over the words and the whitespace between them.
+        low = spaced.lower().split()
     if len(low) < SHINGLE:
         shingles: Iterable[str] = [" ".join(low)] if low else []
     else:

@@ -30,6 +30,9 @@ class StoryIndex:
         self.bands: MutableMapping[str, str] = {} if bands is None else bands
         self.buckets: dict[int, set[str]] = {}
         self.bucket_of: dict[str, int] = {}
+        # the band keys and values ``candidates`` read last, until the band map changes: ``add_story`` of
+        # the same keys (a new story, right after the search for it) writes without reading them again
+        self._looked_up: tuple[list[str], list[str | None]] | None = None
 
     def __len__(self) -> int:
         return len(self.bucket_of)
@@ -37,8 +40,10 @@ class StoryIndex:
     def add_story(self, story_id: str, bands: Iterable[str], bucket: int) -> None:
         """A live story, its band keys, and the expiry bucket of its latest article."""
         keys = list(bands)
+        looked_up, self._looked_up = self._looked_up, None
+        values = looked_up[1] if looked_up is not None and looked_up[0] == keys else self._get_many(keys)
         updates: dict[str, str] = {}
-        for band, ids in zip(keys, self._get_many(keys), strict=True):
+        for band, ids in zip(keys, values, strict=True):
             if not ids:
                 updates[band] = story_id
             elif story_id not in (known := ids.split(" ")):
@@ -61,18 +66,23 @@ class StoryIndex:
 
         Kept with the band keys, off the heap: most live stories have one article, and
         their ids would otherwise be most of the index's memory."""
+        self._looked_up = None
         key = MEMBERS + story_id
         ids = self.bands.get(key)
         self.bands[key] = f"{ids} {article_id}" if ids else article_id
 
     def add_articles(self, members: dict[str, list[str]]) -> None:
         """``add_article`` for many stories at once (story id -> article ids)."""
+        self._looked_up = None
         self._put_many({MEMBERS + story_id: " ".join(ids) for story_id, ids in members.items()})
 
     def candidates(self, band_keys: Iterable[str]) -> list[str]:
         """The stories sharing at least one of ``band_keys``, each once, sorted."""
+        keys = list(band_keys)
+        values = self._get_many(keys)
+        self._looked_up = (keys, values)
         found: set[str] = set()
-        for ids in self._get_many(list(band_keys)):
+        for ids in values:
             if ids:
                 found.update(ids.split(" "))
         return sorted(found)
@@ -102,6 +112,7 @@ class StoryIndex:
 
     def remove(self, story_id: str, bands: Iterable[str]) -> list[str]:
         """Forget a story (``bands``: its band keys); the ids of the articles listed for it, sorted."""
+        self._looked_up = None
         for band in bands:
             ids = self.bands.get(band)
             if ids is None:

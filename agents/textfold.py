@@ -21,7 +21,8 @@ A base character and the combining marks that follow it are folded as one unit
 (after NFC), so decomposed input (``e`` + U+0301) folds like composed input.
 
 ``fold_words(text)`` is ``words(fold(text).text)`` for callers that need only the words
-(the stories' MinHash features): no offsets map and no folded string are made.
+(the stories' MinHash features): no offsets map and no folded string are made;
+``fold_word_text(text)`` is the same words in one string, separated by whitespace.
 """
 
 from __future__ import annotations
@@ -36,7 +37,17 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Folded", "fold", "fold_term", "fold_words", "is_word_char", "warm_up", "word_starts", "words"]
+__all__ = [
+    "Folded",
+    "fold",
+    "fold_term",
+    "fold_word_text",
+    "fold_words",
+    "is_word_char",
+    "warm_up",
+    "word_starts",
+    "words",
+]
 
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _SINGLE_QUOTES = frozenset("‘’‚‛′‵‹›`´ʼ＇")
@@ -208,7 +219,7 @@ class _Folder:
         exceeds ``_MAX_CODE`` every character is regular (``fold``'s first case), and the
         code points are those of ``text.translate(self.table)``.
         """
-        out = self.singles[points]
+        out = self.singles.take(points)  # take: the same as indexing, faster for a large table
         unknown = out == _UNKNOWN
         if unknown.any():
             for code in np.unique(points[unknown]).tolist():
@@ -218,7 +229,7 @@ class _Folder:
                 else:
                     value = _DROP if not folded else _MULTI
                 self.singles[code] = value
-            out = self.singles[points]
+            out = self.singles.take(points)
         return out
 
     def word_chars(self, points: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
@@ -237,7 +248,7 @@ class _Folder:
         table = self.word_singles
         if table is None:
             table = self.word_singles = np.full(0x110000, _UNKNOWN, dtype=np.uint32)
-        out = table[points]
+        out = table.take(points)
         unknown = out == _UNKNOWN
         if unknown.any():
             codes = np.unique(points[unknown])
@@ -259,7 +270,7 @@ class _Folder:
                 elif values[at] == _MULTI and not word_table[[ord(ch) for ch in self.table[code]]].any():
                     values[at] = 0x20  # folds to several characters, none of a word ("…" -> "...")
             table[codes] = values
-            out = table[points]
+            out = table.take(points)
         return out
 
     def _plain_base(self, code: int) -> bool:
@@ -333,7 +344,7 @@ class _Folder:
         decomposable (``translated`` is ``text.translate(self.table)``, the folded text before
         runs of spaces collapse, and ``length`` the folded length after)."""
         n = len(text)
-        kinds = self.kinds[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)]
+        kinds = self.kinds.take(_code_points(text))
         # A mark continues the unit of the character before it, unless that one is a space.
         joined = (kinds & _MARK) != 0
         if n:
@@ -396,7 +407,7 @@ class _Folder:
     def _units(self, text: str, points: npt.NDArray[np.uint32]) -> tuple[list[int], list[str]]:
         """The text's units: those of one mark after at most one character as distinct numbers
         (``_pair_unit``), the longer ones as strings."""
-        kinds = self.kinds[points]
+        kinds = self.kinds.take(points)
         mark = (kinds & _MARK) != 0
         if not mark.any():
             return [], []
@@ -584,7 +595,7 @@ def word_starts(text: str) -> list[int]:
     """``[m.start() for m in re.finditer(r"\\w+", text)]``: where each run of word characters starts."""
     if not text:
         return []
-    word = _word_table()[_code_points(text)]
+    word = _word_table().take(_code_points(text))
     first = np.empty(word.size, dtype=bool)
     first[0] = word[0]
     np.greater(word[1:], word[:-1], out=first[1:])  # a word character after a non-word one
@@ -605,7 +616,7 @@ def words(text: str) -> list[str]:
     if text.isascii():
         return text.translate(_ASCII_NON_WORD).split()
     points = _code_points(text)
-    return _from_code_points(np.where(_word_table()[points], points, np.uint32(0x20))).split()
+    return _from_code_points(np.where(_word_table().take(points), points, np.uint32(0x20))).split()
 
 
 _SPACE_RUN = re.compile(" {2,}")
@@ -720,17 +731,23 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
 
 
 def fold_words(text: str, *, keep_case: bool = False) -> list[str]:
-    """``words(fold(text, keep_case=keep_case).text)``, without making the folded text first.
+    """``words(fold(text, keep_case=keep_case).text)``, without making the folded text first."""
+    return fold_word_text(text, keep_case=keep_case).split()
+
+
+def fold_word_text(text: str, *, keep_case: bool = False) -> str:
+    """The words of ``fold(text, keep_case=keep_case).text`` separated by whitespace: its ``split()``
+    is ``fold_words``, and what a caller wants of every word (``lower``) takes one call on it.
 
     Non-word characters only separate words, so they can be blanked as the text is folded
     (``_Folder.word_chars``) and runs of spaces need no collapsing; a text with combining
     marks or characters that fold to none or several takes ``fold``'s ways, to the same words.
     """
     if not text:
-        return []
+        return ""
     folder = _folder(keep_case)
     if text.isascii():
-        return text.translate(folder.ascii_table()).split()
+        return text.translate(folder.ascii_table())
     points = _code_points(text)
     blanked = folder.word_chars(points)
     top = int(blanked.max())
@@ -738,11 +755,11 @@ def fold_words(text: str, *, keep_case: bool = False) -> list[str]:
         blanked = blanked[blanked != _GONE]
     elif top > _MAX_CODE:
         if not folder.by_characters(text, points, blanked):
-            return words(folder.general(text)[0])
+            return " ".join(words(folder.general(text)[0]))
         blanked[blanked == _GONE] = _DROP  # single_chars' value, for translated
         folded = folder.translated(points, blanked)
-        blanked = np.where(_word_table()[folded], folded, np.uint32(0x20))
-    return _from_code_points(blanked).split()
+        blanked = np.where(_word_table().take(folded), folded, np.uint32(0x20))
+    return _from_code_points(blanked)
 
 
 def _pair_unit(key: int) -> str:

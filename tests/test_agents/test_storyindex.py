@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.storyindex import StoryIndex
@@ -53,6 +53,27 @@ def test_the_band_map_can_be_any_mapping() -> None:
     assert store == {"t0:1": "st-a"}
 
 
+def test_a_new_story_after_its_search_reads_its_bands_once() -> None:
+    """The agent searches a new article's band keys, then adds its story under them: one read, not two."""
+
+    class Store(dict[str, str]):
+        reads = 0
+
+        def get_many(self, keys: list[str]) -> list[str | None]:
+            self.reads += 1
+            return [self.get(key) for key in keys]
+
+    store = Store({"t0:1": "st-a"})
+    index = StoryIndex(store)
+    assert index.candidates(["t0:1", "t1:2"]) == ["st-a"]
+    index.add_story("st-b", ["t0:1", "t1:2"], bucket=1)
+    assert store.reads == 1
+    assert store == {"t0:1": "st-a st-b", "t1:2": "st-b"}
+    index.add_story("st-c", ["t0:1"], bucket=1)  # no search before it: read
+    assert store.reads == 2
+    assert store["t0:1"] == "st-a st-b st-c"
+
+
 operations = st.lists(
     st.tuples(
         st.sampled_from("abcdef"), st.lists(st.sampled_from(["b1", "b2", "b3", "b4"]), max_size=3), st.integers(0, 5)
@@ -84,3 +105,34 @@ def test_an_index_rebuilt_from_what_is_left_equals_the_live_one(
     for sid in sorted(state, reverse=True):
         rebuilt.add_story(sid, state[sid][0], state[sid][1])
     assert rebuilt.state() == live.state()
+
+
+few_bands = st.lists(st.sampled_from(["b1", "b2"]), min_size=1, max_size=2)
+searches_and_operations = st.lists(
+    st.one_of(st.tuples(st.just("search"), few_bands), st.tuples(st.sampled_from("abc"), few_bands)), max_size=30
+)
+
+
+@settings(max_examples=300)
+@given(searches_and_operations)
+def test_searches_between_adds_and_removes_change_nothing(ops: list[tuple[str, list[str]]]) -> None:
+    """A search remembers what it read for the next add of the same keys; a write in between
+    (another add, a remove) makes the add read again: the index is the one built without searches."""
+    searched, plain = StoryIndex(), StoryIndex()
+    bands_of: dict[str, list[str]] = {}
+    for what, bands in ops:
+        if what == "search":
+            expected = {sid for band in bands for sid in (plain.bands.get(band) or "").split()}
+            assert searched.candidates(bands) == sorted(expected)  # (plain never searches)
+            continue
+        sid = f"st-{what}"
+        for index in (searched, plain):
+            if sid in bands_of:
+                index.remove(sid, bands_of[sid])
+            else:
+                index.add_story(sid, bands, 1)
+        if sid in bands_of:
+            del bands_of[sid]
+        else:
+            bands_of[sid] = bands
+        assert searched.state() == plain.state()

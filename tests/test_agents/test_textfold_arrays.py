@@ -134,6 +134,15 @@ def test_fold_words_are_the_words_of_the_folded_text(text: str, keep_case: bool)
     assert textfold.fold_words(text, keep_case=keep_case) == WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts | st.text(max_size=60), st.booleans())
+def test_fold_word_text_is_the_words_and_spaces(text: str, keep_case: bool) -> None:
+    """``fold_word_text``: the folded words with spaces between (and around): a caller may lower it whole."""
+    spaced = textfold.fold_word_text(text, keep_case=keep_case)
+    assert spaced.split() == WORD_RUNS.findall(fold(text, keep_case=keep_case).text)
+    assert all(ch == " " or WORD_RUNS.fullmatch(ch) for ch in spaced)
+
+
 FOLD_WORDS_CASES = ["", "  ", "Grönland’s NATO", "x²³ ½ F-35", "e\u0301cole ß ﬁ", "\ufdfa x", "Σίσυφος", "\ud800 x"]
 
 
