@@ -47,7 +47,9 @@ def compose_schema() -> dict[str, Any]:
 
 def schema_errors(document: object) -> list[str]:
     schema = compose_schema()
-    validator_class = jsonschema.validators.validator_for(schema)
+    # The schema names draft 7 by an https URL jsonschema does not list: say which draft to use
+    # (otherwise jsonschema warns that it falls back to the latest one).
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     validator_class.check_schema(schema)
     validator = validator_class(schema)
     return [
