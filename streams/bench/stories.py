@@ -15,18 +15,29 @@ sends go nowhere. Each round starts from an empty table; the value is the median
 rounds. Target: <= 0.3 ms. Baseline, same run: ``enrich.cpu_ms_per_article`` measured on the
 same articles (what the article agent already spends on each), so ``detail.vs_enrich`` says
 what share the story stage adds. ``detail.signature_ms`` is the MinHash signature alone.
+
+``stories.band_lookup_ms`` (no target) watches the worker's local band store
+(``streams.pipeline.stories.LocalBands``, RocksDB) as the live stories grow: for each of
+``BAND_STORIES`` stories, the CPU time of looking up 24 band keys that no story has (a new
+article's, the common case) and then writing them for the story, as the worker does.  The
+value is the mean lookup in the last tenth of the stories, the baseline the mean in the
+first tenth, so ``detail.growth`` near 1 says lookups do not slow down with the state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agents.records import decode_raw_article, encode
-from agents.stories import signature
+from agents.stories import NAMES_BANDS, TEXT_BANDS, signature
 from agents.themes import Tagger, load_theme_file
 from agents.volume import SpikeRule
 from agents.warmup import warm_up
@@ -39,6 +50,7 @@ TARGET = "<= 0.3 ms"
 BUDGET = 5
 WINDOW_SECONDS = 120.0  # the 500 quick-mode articles, one second apart, span five windows
 START = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+BAND_STORIES = {"full": 80_000, "quick": 20_000, "tiny": 200}  # stories written to the band store
 
 
 def enriched_values(values: Sequence[bytes], tagger: Tagger) -> list[bytes]:
@@ -123,5 +135,43 @@ def run(mode: str, say: Callable[[str], None]) -> list[Result]:
         "timer": "time.process_time, median over rounds",
     }
     return [
-        judged("stories.cpu_ms_per_article", round(value, 4), "ms", TARGET, baseline=round(baseline, 4), detail=detail)
+        judged("stories.cpu_ms_per_article", round(value, 4), "ms", TARGET, baseline=round(baseline, 4), detail=detail),
+        band_lookups(BAND_STORIES.get(mode, BAND_STORIES["quick"]), say),
     ]
+
+
+def band_lookups(stories: int, say: Callable[[str], None]) -> Result:
+    """``stories.band_lookup_ms``: a new story's band-key lookup in the local band store, first and last tenth."""
+    from streams.pipeline.stories import LocalBands
+
+    keys_per_story = TEXT_BANDS + NAMES_BANDS
+    rnd = random.Random(11)
+    tenth = max(1, stories // 10)
+    first = last = 0.0
+    with tempfile.TemporaryDirectory(prefix="newsmon-bands-") as tmp:
+        store = LocalBands(Path(tmp) / "bands").fresh()
+        try:
+            for n in range(stories):
+                keys = [str(rnd.getrandbits(63)) for _ in range(keys_per_story)]  # band keys: decimal hashes
+                started = time.process_time()
+                store.get_many(keys)
+                spent = time.process_time() - started
+                if n < tenth:
+                    first += spent
+                elif n >= stories - tenth:
+                    last += spent
+                store.put_many(dict.fromkeys(keys, f"st-{n:024x}"))
+                if (n + 1) % 20_000 == 0:
+                    say(f"stories: band store, {n + 1:,} of {stories:,} stories written")
+        finally:
+            store.close()
+    first_ms, last_ms = first / tenth * 1e3, last / tenth * 1e3
+    growth = round(last_ms / first_ms, 2) if first_ms > 0 else None
+    say(f"stories: band store lookup {first_ms:.3f} ms at first, {last_ms:.3f} ms at {stories:,} stories")
+    detail = {
+        "stories": stories,
+        "keys_per_lookup": keys_per_story,
+        "growth": growth,
+        "timer": "time.process_time per lookup, mean over the first and the last tenth of the stories",
+    }
+    return judged("stories.band_lookup_ms", round(last_ms, 4), "ms", None, baseline=round(first_ms, 4), detail=detail)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from support import NEEDS_SENTENCE_CORPUS
 
 from streams.bench import enrich, runner, stories
@@ -31,7 +32,7 @@ def test_enriched_values_are_one_second_apart_and_carry_the_worker_decision() ->
 @NEEDS_SENTENCE_CORPUS
 def test_tiny_run_reports_the_figure_with_its_baseline_and_the_alerts_the_steps_sent() -> None:
     said: list[str] = []
-    [result] = stories.run("tiny", said.append)
+    result, bands = stories.run("tiny", said.append)
     assert result.name == "stories.cpu_ms_per_article"
     assert (result.unit, result.target) == ("ms", stories.TARGET)
     assert result.baseline is not None
@@ -42,3 +43,17 @@ def test_tiny_run_reports_the_figure_with_its_baseline_and_the_alerts_the_steps_
     # the corpus has on-theme English articles: the steps really ran and alerted
     assert result.detail["alerts_sent"].get("new_story", 0) >= 1
     assert any("ms CPU per article" in line for line in said)
+    assert bands.name == "stories.band_lookup_ms"
+    assert bands.detail["stories"] == stories.BAND_STORIES["tiny"]
+
+
+def test_band_lookups_report_the_last_tenth_against_the_first() -> None:
+    said: list[str] = []
+    result = stories.band_lookups(300, said.append)
+    assert (result.name, result.unit, result.target, result.met) == ("stories.band_lookup_ms", "ms", None, None)
+    assert result.baseline is not None
+    assert result.detail["stories"] == 300
+    assert result.detail["keys_per_lookup"] == 24
+    if result.baseline > 0:  # (a lookup under the timer's resolution reads as 0)
+        assert result.detail["growth"] == pytest.approx(result.value / result.baseline, abs=0.01, rel=0.01)
+    assert any("band store lookup" in line for line in said)
