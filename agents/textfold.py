@@ -310,14 +310,14 @@ class _Folder:
             self.ascii_words = {code: f if word[ord(f)] else " " for code, f in folded.items()}
         return self.ascii_words
 
-    def by_characters(self, text: str, points: npt.NDArray[np.uint32], blanked: npt.NDArray[np.uint32]) -> bool:
+    def by_characters(self, text: str, points: npt.NDArray[np.uint32], top: int) -> bool:
         """Whether folding ``text`` character by character gives what folding it unit by unit does
-        (``blanked``: its ``word_chars``): no unsafe character, and every mark vanishes after a
-        base that folds as it does alone, or else every unit checks out."""
+        (``top``: the largest of its ``word_chars``): no unsafe character, and every mark vanishes
+        after a base that folds as it does alone, or else every unit checks out."""
         unsafe = self.patterns(text).unsafe
         if unsafe is not None and unsafe.search(text) is not None:
             return False
-        return int(blanked.max()) <= _GONE or self.all_decomposable(text, points)
+        return top <= _GONE or self.all_decomposable(text, points)
 
     def translated(self, points: npt.NDArray[np.uint32], singles: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
         """The code points of ``text.translate(self.table)``, for the ``points`` of ``text`` and their
@@ -722,7 +722,7 @@ def fold(text: str, *, keep_case: bool = False) -> Folded:
         if collapsed is None:
             return Folded(quick, n)
         return Folded(collapsed, n, pending=(None, text, quick))
-    if folder.by_characters(text, points, folder.word_chars(points)):
+    if folder.by_characters(text, points, int(folder.word_chars(points).max())):
         # Character by character is exact here: the map is built if and when it is asked for.
         quick, collapsed = _collapsed(folder.translated(points, singles))
         return Folded(quick if collapsed is None else collapsed, n, pending=(folder, text, quick))
@@ -754,7 +754,7 @@ def fold_word_text(text: str, *, keep_case: bool = False) -> str:
     if top == _GONE:  # besides regular characters, only ones that fold to nothing wherever they stand
         blanked = blanked[blanked != _GONE]
     elif top > _MAX_CODE:
-        if not folder.by_characters(text, points, blanked):
+        if not folder.by_characters(text, points, top):
             return " ".join(words(folder.general(text)[0]))
         blanked[blanked == _GONE] = _DROP  # single_chars' value, for translated
         folded = folder.translated(points, blanked)

@@ -167,7 +167,7 @@ def _composition_bases() -> list[int]:
     """Characters that canonical or compatibility decompositions start with or map from (the ones
     normalization can change), plus a letter of several scripts: the bases worth probing with marks."""
     out = {ord(ch) for ch in "aE1_कখாకഅ아かاבกញ"}
-    for code in (*range(0xD800), *range(0xE000, 0x40000)):
+    for code in textfold._assigned_codes():
         decomposition = unicodedata.decomposition(chr(code))
         if decomposition:
             out.add(code)
