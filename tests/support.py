@@ -14,12 +14,25 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from streams.bench.corpus import DEFAULT_SENTENCES_DIR
+from streams.kafka.admin import admin_client
 from streams.kafka.consumers import end_offsets, topic_partitions
 
-__all__ = ["NEEDS_SENTENCE_CORPUS", "NO_SPIKES", "Env", "WorkerProcess", "collect", "end_offsets", "produce", "values"]
+__all__ = [
+    "NEEDS_SENTENCE_CORPUS",
+    "NO_SPIKES",
+    "Env",
+    "WorkerProcess",
+    "collect",
+    "end_offsets",
+    "group_assignment",
+    "produce",
+    "values",
+]
 from streams.kafka.limits import MAX_MESSAGE_BYTES
 from streams.processes import Child, Deployment, worker_child
 
@@ -120,6 +133,49 @@ async def collect(
     finally:
         await consumer.stop()
     return records
+
+
+async def group_assignment(
+    bootstrap: str,
+    group: str,
+    topic: str,
+    *,
+    members: int,
+    timeout: float = 90.0,
+    alive: Callable[[], bool] = lambda: True,
+) -> dict[str, list[int]]:
+    """Wait until consumer ``group`` is stable with ``members`` members that each own partitions of ``topic``.
+
+    Returns each member's partitions of ``topic`` by member id.  Group membership has no event a
+    client can subscribe to, so this asks the group coordinator every 0.2 s.
+    """
+    deadline = time.monotonic() + timeout
+    seen: object = None
+    async with admin_client(bootstrap) as admin:
+        while True:
+            owned: dict[str, list[int]] = {}
+            try:
+                (response,) = await admin.describe_consumer_groups([group])
+            except KafkaError as exc:  # no coordinator yet on a fresh broker: retriable
+                if not exc.retriable:
+                    raise
+                state, described = type(exc).__name__, []
+            else:
+                (_error, _group, state, _ptype, _protocol, described, *_rest) = response.groups[0]
+            for member in described:
+                member_id, assignment = member[0], member[4]
+                decoded = ConsumerProtocolMemberAssignment.decode(assignment) if assignment else None
+                owned[member_id] = sorted(
+                    p for t, parts in (decoded.assignment if decoded else []) for p in parts if t == topic
+                )
+            seen = (state, owned)
+            if state == "Stable" and len(owned) == members and all(owned.values()):
+                return owned
+            if not alive():
+                raise AssertionError(f"a worker died before group {group!r} was stable; last seen {seen}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"group {group!r} not stable with {members} members after {timeout}s: {seen}")
+            await asyncio.sleep(0.2)
 
 
 def values(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[dict[str, Any]]:
