@@ -150,10 +150,8 @@ async def group_assignment(
     client can subscribe to, so this asks the group coordinator every 0.2 s.
     """
     deadline = time.monotonic() + timeout
-    seen: object = None
     async with admin_client(bootstrap) as admin:
         while True:
-            owned: dict[str, list[int]] = {}
             try:
                 (response,) = await admin.describe_consumer_groups([group])
             except KafkaError as exc:  # no coordinator yet on a fresh broker: retriable
@@ -162,20 +160,25 @@ async def group_assignment(
                 state, described = type(exc).__name__, []
             else:
                 (_error, _group, state, _ptype, _protocol, described, *_rest) = response.groups[0]
-            for member in described:
-                member_id, assignment = member[0], member[4]
-                decoded = ConsumerProtocolMemberAssignment.decode(assignment) if assignment else None
-                owned[member_id] = sorted(
-                    p for t, parts in (decoded.assignment if decoded else []) for p in parts if t == topic
-                )
-            seen = (state, owned)
+            # members: (member id, client id, host, metadata, assignment)
+            owned = {member[0]: _partitions_of(member[4], topic) for member in described}
             if state == "Stable" and len(owned) == members and all(owned.values()):
                 return owned
             if not alive():
-                raise AssertionError(f"a worker died before group {group!r} was stable; last seen {seen}")
+                raise AssertionError(f"a worker died before group {group!r} was stable; last seen {state} {owned}")
             if time.monotonic() > deadline:
-                raise AssertionError(f"group {group!r} not stable with {members} members after {timeout}s: {seen}")
+                raise AssertionError(
+                    f"group {group!r} not stable with {members} members after {timeout}s: {state} {owned}"
+                )
             await asyncio.sleep(0.2)
+
+
+def _partitions_of(assignment: bytes, topic: str) -> list[int]:
+    """The partitions of ``topic`` in a member's encoded assignment (none before it has one)."""
+    if not assignment:
+        return []
+    decoded = ConsumerProtocolMemberAssignment.decode(assignment)
+    return sorted(p for t, parts in decoded.assignment for p in parts if t == topic)
 
 
 def values(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[dict[str, Any]]:
